@@ -1,0 +1,130 @@
+//! The process entry point: parse, configure, run one command, print the error once with its
+//! causes and hint, and map everything to an exit code.
+
+use std::io::Write;
+use std::process::ExitCode as ProcessExit;
+
+use clap::Parser;
+
+use super::{settings, Cli, Command, SandboxAction};
+use crate::commands::{self, Context};
+use crate::config;
+use crate::error::{Error, ExitCode, Outcome};
+use crate::report::Format;
+
+/// Runs pgkeel with the process's arguments and returns its exit status.
+pub fn main() -> ProcessExit {
+    let cli = Cli::parse();
+    let ctx = settings::context(&cli.global);
+    let stderr_color = settings::color_enabled(cli.global.color, {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    });
+    super::logging::init(cli.global.quiet, cli.global.verbose, stderr_color);
+
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Spawn {
+            program: "the async runtime".into(),
+            source: e,
+        })
+        .and_then(|rt| rt.block_on(dispatch(cli, &ctx)));
+
+    match result {
+        Ok(Outcome::Clean) => ProcessExit::from(ExitCode::Success.code()),
+        Ok(Outcome::Finding) => ProcessExit::from(ExitCode::Finding.code()),
+        Ok(Outcome::Passthrough(code)) => ProcessExit::from(code),
+        // A closed pipe (`pgkeel … | head`) is the reader's choice, not our failure.
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ProcessExit::from(ExitCode::Success.code())
+        }
+        Err(e) => {
+            print_error(&e, ctx.format);
+            ProcessExit::from(e.exit_code().code())
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::usage(format!("cannot read the working directory: {e}")))?;
+    let file = config::load(cli.global.config.as_deref(), &cwd)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let outcome = match &cli.command {
+        Command::Check(args) => {
+            settings::require_format(ctx, "check", &[Format::Human, Format::Json])?;
+            let s = settings::check(args, &file)?;
+            commands::check::run(&s, ctx, &mut out).await?
+        }
+        Command::Sandbox(args) => {
+            settings::require_format(ctx, "sandbox", &[Format::Human, Format::Json])?;
+            match &args.action {
+                SandboxAction::Start(a) => {
+                    let name = settings::sandbox_name(&a.name)?;
+                    let opts = settings::sandbox_options(&a.server, &file);
+                    commands::sandbox::start(&name, &opts, ctx, &mut out)?
+                }
+                SandboxAction::Stop(a) => {
+                    let name = settings::sandbox_name(&a.name)?;
+                    commands::sandbox::stop(&name, ctx, &mut out)?
+                }
+                SandboxAction::Status(a) => {
+                    let name = a.name.as_deref().map(settings::sandbox_name).transpose()?;
+                    commands::sandbox::status(name.as_deref(), ctx, &mut out)?
+                }
+                SandboxAction::Run(a) => {
+                    let opts = settings::sandbox_options(&a.server, &file);
+                    drop(out);
+                    return commands::sandbox::run(&opts, &a.command).await;
+                }
+            }
+        }
+        Command::Diff(_) => return Err(Error::NotAvailable { command: "diff" }),
+        Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
+        Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
+        Command::Drift(_) => return Err(Error::NotAvailable { command: "drift" }),
+        Command::Deploy(_) => return Err(Error::NotAvailable { command: "deploy" }),
+        Command::Inspect(_) => return Err(Error::NotAvailable { command: "inspect" }),
+        Command::Lint(_) => return Err(Error::NotAvailable { command: "lint" }),
+        Command::Migrate(_) => return Err(Error::NotAvailable { command: "migrate" }),
+        Command::Status(_) => return Err(Error::NotAvailable { command: "status" }),
+    };
+    out.flush().map_err(Error::Output)?;
+    Ok(outcome)
+}
+
+/// Prints the error once, with each distinct cause and the hint, all scrubbed of secrets.
+/// With `--format json` the same goes to stdout as a JSON document, so scripts always get one.
+fn print_error(err: &Error, format: Format) {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    let message = crate::secret::scrub(&message);
+    let hint = err.hint().map(|h| crate::secret::scrub(&h));
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {message}");
+    if let Some(h) = &hint {
+        let _ = writeln!(stderr, "  hint: {h}");
+    }
+    if format == Format::Json {
+        let doc = serde_json::json!({
+            "version": crate::report::JSON_VERSION,
+            "error": {
+                "message": message,
+                "hint": hint,
+                "exit_code": err.exit_code().code(),
+            }
+        });
+        let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
+    }
+}

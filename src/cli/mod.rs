@@ -1,0 +1,198 @@
+//! The command line: clap types (what the user typed), their conversion into validated
+//! settings for `commands` (the second layer, in [`settings`]), logging setup, and the entry
+//! point that maps results to exit codes. Nothing outside this module reads raw flags.
+
+mod entry;
+mod logging;
+mod settings;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use entry::main;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    finding: differences, drift, or a policy that blocks
+  2    usage or configuration error
+  3    cannot connect or authenticate
+  4    migration failed and was rolled back
+  5    history conflict (checksum mismatch, dirty, missing migration)
+  6    backup, restore or verification failure
+  7    lock not acquired in time
+  8    rollback failed: a human is needed
+  101  bug in pgkeel
+`pgkeel sandbox run -- CMD` exits with CMD's status.";
+
+/// Safe PostgreSQL schema changes: diff, backup, restore, drift and deploy.
+#[derive(Debug, Parser)]
+#[command(name = "pgkeel", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human, env = "PGKEEL_FORMAT")]
+    pub format: FormatArg,
+    /// When to use colours (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, env = "PGKEEL_COLOR")]
+    pub color: ColorArg,
+    /// Less logging on stderr (-qq: errors only).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// More logging on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Configuration file [default: ./pgkeel.yml when present].
+    #[arg(long, global = true, env = "PGKEEL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+    Markdown,
+    Sql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a connection: server version, role, TLS, schemas, latency (the preflight).
+    Check(CheckArgs),
+    /// Start, inspect, stop or run a command against a throwaway local PostgreSQL.
+    Sandbox(SandboxArgs),
+    /// [not available yet] Preview what a PR's migrations change.
+    Diff(PendingArgs),
+    /// [not available yet] Back up a database with a verified, checksummed pg_dump.
+    Backup(PendingArgs),
+    /// [not available yet] Restore a backup, guarded by confirmation and a safety backup.
+    Restore(PendingArgs),
+    /// [not available yet] Compare the live schema with what its migrations produce.
+    Drift(PendingArgs),
+    /// [not available yet] Rehearse, back up, apply, verify, and roll back on failure.
+    Deploy(PendingArgs),
+    /// [not available yet] Print a database's schema as a JSON snapshot.
+    Inspect(PendingArgs),
+    /// [not available yet] Check migration files for dangerous statements.
+    Lint(PendingArgs),
+    /// [not available yet] Apply or revert migrations.
+    Migrate(PendingArgs),
+    /// [not available yet] Show applied, pending and conflicting migrations.
+    Status(PendingArgs),
+}
+
+/// Where to connect.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Connection URL (postgres://user:pass@host:5432/db?sslmode=verify-full) or libpq
+    /// key=value string. Also read from PGKEEL_DATABASE_URL, then DATABASE_URL; PGHOST, PGPORT,
+    /// PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGCONNECT_TIMEOUT and PGAPPNAME
+    /// fill in what the URL leaves out.
+    #[arg(
+        long,
+        env = "PGKEEL_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// A schema the next steps will touch (repeatable) [default: public, or `schemas:` in
+    /// pgkeel.yml]. A named schema that does not exist is a finding (exit 1).
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub action: SandboxAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxAction {
+    /// Start a sandbox in the background and print its URL.
+    Start(SandboxStartArgs),
+    /// Stop a sandbox started with `sandbox start` (throwaway data is deleted).
+    Stop(SandboxNameArgs),
+    /// Show running sandboxes.
+    Status(SandboxStatusArgs),
+    /// Start a sandbox, run a command with DATABASE_URL set, then remove the sandbox.
+    Run(SandboxRunArgs),
+}
+
+/// How the sandbox server is set up.
+#[derive(Debug, Args)]
+pub struct SandboxServerArgs {
+    /// PostgreSQL major version [default: the newest installed].
+    #[arg(long, value_name = "N", env = "PGKEEL_PG_VERSION")]
+    pub pg_version: Option<u32>,
+    /// TCP port on 127.0.0.1 [default: a free one].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Keep the data in this directory across restarts [default: a temporary directory
+    /// deleted on stop].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxStartArgs {
+    #[command(flatten)]
+    pub server: SandboxServerArgs,
+    /// Name to refer to this sandbox by.
+    #[arg(long, default_value = "default")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxNameArgs {
+    /// Which sandbox.
+    #[arg(long, default_value = "default")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxStatusArgs {
+    /// Only this sandbox [default: all].
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxRunArgs {
+    #[command(flatten)]
+    pub server: SandboxServerArgs,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Arguments of a subcommand a later version fills in; accepted and ignored so the message
+/// is "not available yet" rather than a confusing flag error.
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<OsString>,
+}

@@ -1,0 +1,14 @@
+//! One file per subcommand: each wires domain modules into a pipeline and hands the result to
+//! `report`. Commands take validated settings (built in `cli`), never raw flags.
+
+pub mod check;
+pub mod sandbox;
+
+use crate::report::{Format, Style};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub format: Format,
+    pub style: Style,
+}

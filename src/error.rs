@@ -1,0 +1,138 @@
+//! The top-level error, and the one exit-code table.
+//!
+//! | code | meaning |
+//! |-----:|---------|
+//! | 0 | success |
+//! | 1 | finding: differences, drift, a policy that blocks (not an error) |
+//! | 2 | usage or configuration error (flags, config file, URL syntax, missing tools) |
+//! | 3 | cannot connect or authenticate |
+//! | 4 | migration failed and was rolled back |
+//! | 5 | history conflict (checksum mismatch, dirty, missing migration) |
+//! | 6 | backup, restore or verification failure |
+//! | 7 | lock not acquired in time |
+//! | 8 | rollback failed: a human is needed |
+//! | 101 | bug in pgkeel |
+//!
+//! `pgkeel sandbox run -- CMD` exits with CMD's own status.
+
+use crate::config::ConfigError;
+use crate::pg::{ConnSpecError, ConnectError, DbError};
+use crate::sandbox::SandboxError;
+
+/// Process exit codes. See the module docs for the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success,
+    Finding,
+    Usage,
+    Connect,
+    MigrationFailed,
+    HistoryConflict,
+    BackupFailed,
+    LockTimeout,
+    RollbackFailed,
+    Bug,
+}
+
+impl ExitCode {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::Finding => 1,
+            ExitCode::Usage => 2,
+            ExitCode::Connect => 3,
+            ExitCode::MigrationFailed => 4,
+            ExitCode::HistoryConflict => 5,
+            ExitCode::BackupFailed => 6,
+            ExitCode::LockTimeout => 7,
+            ExitCode::RollbackFailed => 8,
+            ExitCode::Bug => 101,
+        }
+    }
+}
+
+/// What a command that did not fail found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report beyond success.
+    Clean,
+    /// A finding the user asked to fail on (drift, breaking change, missing schema).
+    Finding,
+    /// Exit with a child process's status (`sandbox run`).
+    Passthrough(u8),
+}
+
+/// Everything that can stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    ConnSpec(#[from] ConnSpecError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("{context}: {source}")]
+    Query {
+        context: &'static str,
+        source: DbError,
+    },
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("`pgkeel {command}` is not available yet in this version")]
+    NotAvailable { command: &'static str },
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write output: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The exit code, by the table in the module docs. Exhaustive on purpose: a new error kind
+    /// must decide its code here.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::ConnSpec(_) => ExitCode::Usage,
+            Error::Connect(_) => ExitCode::Connect,
+            Error::Query { .. } => ExitCode::Connect,
+            Error::Sandbox(SandboxError::Connect(_)) => ExitCode::Connect,
+            Error::Sandbox(_) => ExitCode::Usage,
+            Error::Config(_) => ExitCode::Usage,
+            Error::NotAvailable { .. } => ExitCode::Usage,
+            Error::Usage { .. } => ExitCode::Usage,
+            Error::Spawn { .. } => ExitCode::Usage,
+            Error::Output(_) => ExitCode::Bug,
+        }
+    }
+
+    /// What to do about it, when we know.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::ConnSpec(e) => Some(e.hint().to_string()),
+            Error::Connect(e) => e.hint(),
+            Error::Query { source, .. } => source.hint.clone(),
+            Error::Sandbox(e) => e.hint(),
+            Error::Config(e) => e.hint(),
+            Error::NotAvailable { .. } => {
+                Some("see `pgkeel --help` for the commands this version provides".to_string())
+            }
+            Error::Usage { hint, .. } => hint.clone(),
+            Error::Spawn { .. } => Some("check that the program exists and is on PATH".into()),
+            Error::Output(_) => None,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! pgkeel: safe PostgreSQL schema changes, as one binary and five GitHub Actions.
+//!
+//! The binary is glue (`cli`); the work lives in library modules that tests and benchmarks
+//! call directly. Dependency direction: `cli → commands → {sandbox, …} → pg`, and
+//! `commands → report`. See ARCHITECTURE.md for the full map.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod pg;
+pub mod report;
+pub mod sandbox;
+pub mod secret;
+
+pub use error::{Error, ExitCode, Outcome};
