@@ -74,8 +74,9 @@ pub enum Error {
         context: &'static str,
         source: DbError,
     },
+    // Boxed: the largest error would otherwise bloat every `Result` in the crate.
     #[error(transparent)]
-    Sandbox(#[from] SandboxError),
+    Sandbox(Box<SandboxError>),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("`pgkeel {command}` is not available yet in this version")]
@@ -94,6 +95,12 @@ pub enum Error {
     Output(#[source] std::io::Error),
 }
 
+impl From<SandboxError> for Error {
+    fn from(e: SandboxError) -> Self {
+        Error::Sandbox(Box::new(e))
+    }
+}
+
 impl Error {
     /// The exit code, by the table in the module docs. Exhaustive on purpose: a new error kind
     /// must decide its code here.
@@ -102,7 +109,7 @@ impl Error {
             Error::ConnSpec(_) => ExitCode::Usage,
             Error::Connect(_) => ExitCode::Connect,
             Error::Query { .. } => ExitCode::Connect,
-            Error::Sandbox(SandboxError::Connect(_)) => ExitCode::Connect,
+            Error::Sandbox(e) if matches!(**e, SandboxError::Connect(_)) => ExitCode::Connect,
             Error::Sandbox(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Usage,
             Error::NotAvailable { .. } => ExitCode::Usage,

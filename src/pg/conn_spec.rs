@@ -673,31 +673,28 @@ pub fn redact_conn_str(input: &str) -> String {
             result.push_str("password");
             result.push_str(&after_key[..ws]);
             result.push('=');
-            let value_part_trimmed = value_part.trim_start();
-            let end = if let Some(q) = value_part_trimmed.strip_prefix('\'') {
-                let mut idx = 0;
-                let bytes = q.as_bytes();
+            let value = value_part.trim_start();
+            result.push_str(&value_part[..value_part.len() - value.len()]);
+            let end = if let Some(quoted) = value.strip_prefix('\'') {
                 let mut escaped = false;
-                let mut found = q.len();
-                while idx < bytes.len() {
+                let close = quoted.char_indices().find_map(|(i, c)| {
                     if escaped {
                         escaped = false;
-                    } else if bytes[idx] == b'\\' {
+                    } else if c == '\\' {
                         escaped = true;
-                    } else if bytes[idx] == b'\'' {
-                        found = idx + 1;
-                        break;
+                    } else if c == '\'' {
+                        return Some(i + 1);
                     }
-                    idx += 1;
-                }
-                value_part.len() - value_part_trimmed.len() + 1 + found
+                    None
+                });
+                1 + close.unwrap_or(quoted.len())
             } else {
-                value_part
+                value
                     .find(|c: char| c == '&' || c.is_whitespace())
-                    .unwrap_or(value_part.len())
+                    .unwrap_or(value.len())
             };
             result.push_str(MASK);
-            rest = &value_part[end.min(value_part.len())..];
+            rest = &value[end..];
         } else {
             result.push_str("password");
             rest = after_key;

@@ -69,6 +69,8 @@ pub enum ConnectError {
         sqlstate: String,
         hint: Option<String>,
     },
+    #[error("server at {endpoint} asks user \"{user}\" for a password, and none was given")]
+    PasswordMissing { user: String, endpoint: String },
     #[error("database \"{dbname}\" does not exist at {endpoint}")]
     NoDatabase { dbname: String, endpoint: String },
     #[error("server at {endpoint} does not accept TLS but sslmode={mode} requires it")]
@@ -94,7 +96,7 @@ impl ConnectError {
         Some(match self {
             ConnectError::Unreachable { hint, .. } => (*hint).to_string(),
             ConnectError::Timeout { .. } => "check the host and port, that a firewall or security group lets this runner in, or raise connect_timeout / PGCONNECT_TIMEOUT".into(),
-            ConnectError::Authentication { password_given: false, .. } => "no password was given: add it to the URL (postgres://user:password@host/db) or set PGPASSWORD".into(),
+            ConnectError::PasswordMissing { .. } | ConnectError::Authentication { password_given: false, .. } => "no password was given: add it to the URL (postgres://user:password@host/db) or set PGPASSWORD".into(),
             ConnectError::Authentication { .. } => "check the password in the URL or PGPASSWORD (percent-encode @ : / ? # in URLs)".into(),
             ConnectError::Rejected { hint, .. } => return hint.clone(),
             ConnectError::NoDatabase { .. } => "check the database name at the end of the URL, or create it first".into(),
@@ -217,7 +219,28 @@ fn classify(spec: &ConnSpec, err: tokio_postgres::Error) -> ConnectError {
         };
     }
 
-    let text = crate::secret::scrub(&err.to_string());
+    // tokio-postgres puts the specifics in the source chain ("password missing", "server does
+    // not support TLS"); match on the whole chain.
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let text = crate::secret::scrub(&text);
+    if text.contains("password missing") {
+        return ConnectError::PasswordMissing {
+            user: spec.user.clone(),
+            endpoint,
+        };
+    }
+    if text.contains("server does not support TLS") {
+        return ConnectError::TlsRefused {
+            endpoint,
+            mode: spec.sslmode.as_str(),
+        };
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -273,12 +296,6 @@ fn classify(spec: &ConnSpec, err: tokio_postgres::Error) -> ConnectError {
             };
         }
         source = s.source();
-    }
-    if text.contains("server does not support TLS") {
-        return ConnectError::TlsRefused {
-            endpoint,
-            mode: spec.sslmode.as_str(),
-        };
     }
     if text.contains("timeout") || text.contains("timed out") {
         return ConnectError::Timeout {

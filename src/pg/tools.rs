@@ -131,8 +131,17 @@ impl ToolNotFound {
 
 /// Finds `tool` satisfying `req`: `PGKEEL_PG_BIN` first when it satisfies, else the newest.
 pub fn find(tool: Tool, req: Requirement) -> Result<Installed, ToolNotFound> {
-    let all = candidates(tool);
-    let pinned = pinned_dirs();
+    find_in(tool, req, &search_dirs(), &pinned_dirs())
+}
+
+/// [`find`] over explicit directories; `pinned` ones win when they satisfy `req`.
+pub fn find_in(
+    tool: Tool,
+    req: Requirement,
+    dirs: &[PathBuf],
+    pinned: &[PathBuf],
+) -> Result<Installed, ToolNotFound> {
+    let all = candidates_in(tool, dirs);
     let pick = all
         .iter()
         .filter(|i| req.accepts(i.major))
@@ -153,8 +162,13 @@ pub fn find(tool: Tool, req: Requirement) -> Result<Installed, ToolNotFound> {
 
 /// Every installation of `tool` that answers `--version`, deduplicated by real path.
 pub fn candidates(tool: Tool) -> Vec<Installed> {
+    candidates_in(tool, &search_dirs())
+}
+
+/// [`candidates`] over explicit directories.
+pub fn candidates_in(tool: Tool, dirs: &[PathBuf]) -> Vec<Installed> {
     let mut seen: BTreeMap<PathBuf, Installed> = BTreeMap::new();
-    for dir in search_dirs() {
+    for dir in dirs {
         let path = dir.join(tool.name());
         if !is_executable(&path) {
             continue;
@@ -177,13 +191,14 @@ pub fn candidates(tool: Tool) -> Vec<Installed> {
     seen.into_values().collect()
 }
 
-fn pinned_dirs() -> Vec<PathBuf> {
+pub fn pinned_dirs() -> Vec<PathBuf> {
     std::env::var_os("PGKEEL_PG_BIN")
         .map(|v| std::env::split_paths(&v).collect())
         .unwrap_or_default()
 }
 
-fn search_dirs() -> Vec<PathBuf> {
+/// Where PostgreSQL programs are looked for, in order.
+pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = pinned_dirs();
     for pattern_root in [
         "/usr/lib/postgresql",

@@ -59,7 +59,7 @@ pub enum SandboxError {
     #[error("scratch database `{name}`: {source}")]
     Scratch {
         name: String,
-        source: crate::pg::DbError,
+        source: Box<crate::pg::DbError>,
     },
 }
 

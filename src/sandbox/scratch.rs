@@ -21,7 +21,7 @@ pub async fn create(
         .await
         .map_err(|e| SandboxError::Scratch {
             name: name.to_string(),
-            source: e.into(),
+            source: Box::new(e.into()),
         })
 }
 
@@ -43,6 +43,6 @@ pub async fn drop(admin: &Client, name: &str) -> Result<(), SandboxError> {
         .await
         .map_err(|e| SandboxError::Scratch {
             name: name.to_string(),
-            source: e.into(),
+            source: Box::new(e.into()),
         })
 }

@@ -1,0 +1,13 @@
+//! The one integration-test binary. Every test talks to a real PostgreSQL: one throwaway
+//! cluster per run, started with pgkeel's own sandbox code (or `PGKEEL_TEST_DATABASE_URL`),
+//! and a database of its own per test, cloned from a template.
+
+mod support;
+
+mod check;
+mod cli;
+mod config;
+mod quote;
+mod sandbox;
+mod tls;
+mod tools;
