@@ -50,14 +50,18 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a new server and waits until it accepts connections.
     pub fn start(opts: &SandboxOptions) -> Result<Cluster, SandboxError> {
+        let t0 = Instant::now();
         let req = opts.pg_version.map_or(Requirement::Any, Requirement::Exact);
         let postgres = tools::find(Tool::Postgres, req)?;
-        let initdb = match tools::candidates(Tool::Initdb)
-            .into_iter()
-            .find(|i| i.bindir() == postgres.bindir())
-        {
-            Some(i) => i,
-            None => tools::find(Tool::Initdb, Requirement::Exact(postgres.major))?,
+        // initdb from the same directory is the same build; no need to search and probe again.
+        let sibling = postgres.bindir().join(Tool::Initdb.name());
+        let initdb = if sibling.is_file() {
+            Installed {
+                path: sibling,
+                ..postgres.clone()
+            }
+        } else {
+            tools::find(Tool::Initdb, Requirement::Exact(postgres.major))?
         };
         let run_as = run_as::unprivileged();
 
@@ -67,13 +71,11 @@ impl Cluster {
                 (dir.clone(), dir, true)
             }
             None => {
+                let base = throwaway_base_dir();
                 let tmp = tempfile::Builder::new()
                     .prefix("pgkeel-sandbox-")
-                    .tempdir()
-                    .map_err(io_err(
-                        "create a temporary directory in",
-                        std::env::temp_dir(),
-                    ))?;
+                    .tempdir_in(&base)
+                    .map_err(io_err("create a temporary directory in", &base))?;
                 let root = tmp.keep();
                 let data = root.join("data");
                 (root, data, false)
@@ -95,8 +97,14 @@ impl Cluster {
             watchdog: None,
             detached: false,
         };
+        tracing::debug!(
+            "sandbox: found PostgreSQL {} in {:?}",
+            postgres.version,
+            t0.elapsed()
+        );
         // From here on, an error drops `cluster`, which removes what was created.
         cluster.prepare_data_dir(&initdb, run_as.as_ref(), opts)?;
+        tracing::debug!("sandbox: data directory ready in {:?}", t0.elapsed());
         cluster.socket_dir = socket_dir_for(if keep_data {
             &cluster.data_dir
         } else {
@@ -129,6 +137,7 @@ impl Cluster {
                 Err(e) => return Err(e),
             }
         }
+        tracing::debug!("sandbox: server ready in {:?}", t0.elapsed());
         if !keep_data {
             cluster.start_watchdog();
         }
@@ -446,6 +455,34 @@ impl Drop for Cluster {
         if !self.keep_data {
             let _ = std::fs::remove_dir_all(&self.root);
         }
+    }
+}
+
+/// Where throwaway data directories go: `PGKEEL_SANDBOX_DIR` when set; else `/dev/shm` when it
+/// is a writable tmpfs with room to spare (a throwaway server runs with fsync off, so a disk
+/// buys nothing but write-back contention); else the system temp directory.
+pub fn throwaway_base_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PGKEEL_SANDBOX_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    const MIN_FREE: u64 = 2 << 30;
+    let shm = Path::new("/dev/shm");
+    if free_bytes(shm).is_some_and(|free| free >= MIN_FREE) {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we pass; access checks writability.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 || libc::access(c.as_ptr(), libc::W_OK) != 0 {
+            return None;
+        }
+        Some(st.f_bavail as u64 * st.f_frsize as u64)
     }
 }
 
