@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod migrations;
 pub mod pg;
 pub mod report;
 pub mod sandbox;
