@@ -15,8 +15,10 @@
 //!
 //! `pgkeel sandbox run -- CMD` exits with CMD's own status.
 
+use crate::catalog::{CatalogError, SnapshotError};
 use crate::config::ConfigError;
 use crate::pg::{ConnSpecError, ConnectError, DbError};
+use crate::plan::Refusal;
 use crate::sandbox::SandboxError;
 
 /// Process exit codes. See the module docs for the table.
@@ -79,6 +81,12 @@ pub enum Error {
     Sandbox(Box<SandboxError>),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("{} change{} cannot be migrated automatically: {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<Refusal>),
     #[error("`pgkeel {command}` is not available yet in this version")]
     NotAvailable { command: &'static str },
     #[error("{message}")]
@@ -112,6 +120,9 @@ impl Error {
             Error::Sandbox(e) if matches!(**e, SandboxError::Connect(_)) => ExitCode::Connect,
             Error::Sandbox(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Usage,
+            Error::Catalog(_) => ExitCode::Connect,
+            Error::Snapshot(_) => ExitCode::Usage,
+            Error::Refused(_) => ExitCode::Usage,
             Error::NotAvailable { .. } => ExitCode::Usage,
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
@@ -127,6 +138,9 @@ impl Error {
             Error::Query { source, .. } => source.hint.clone(),
             Error::Sandbox(e) => e.hint(),
             Error::Config(e) => e.hint(),
+            Error::Catalog(_) => Some("the role needs read access to the system catalogs (any role has it by default)".into()),
+            Error::Snapshot(_) => Some("create a snapshot with `pgkeel inspect --database-url URL > schema.json`".into()),
+            Error::Refused(_) => Some("write a migration for these objects yourself, or see `--format human` for the full comparison".into()),
             Error::NotAvailable { .. } => {
                 Some("see `pgkeel --help` for the commands this version provides".to_string())
             }

@@ -4,12 +4,15 @@
 //! call directly. Dependency direction: `cli → commands → {sandbox, …} → pg`, and
 //! `commands → report`. See ARCHITECTURE.md for the full map.
 
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod migrations;
 pub mod pg;
+pub mod plan;
 pub mod report;
 pub mod sandbox;
 pub mod secret;

@@ -82,12 +82,19 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
                 }
             }
         }
-        Command::Diff(_) => return Err(Error::NotAvailable { command: "diff" }),
+        Command::Diff(args) => {
+            let s = settings::diff(args, &file)?;
+            commands::diff::run(&s, ctx, &mut out).await?
+        }
         Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
         Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
         Command::Drift(_) => return Err(Error::NotAvailable { command: "drift" }),
         Command::Deploy(_) => return Err(Error::NotAvailable { command: "deploy" }),
-        Command::Inspect(_) => return Err(Error::NotAvailable { command: "inspect" }),
+        Command::Inspect(args) => {
+            settings::require_format(ctx, "inspect", &[Format::Human, Format::Json])?;
+            let s = settings::inspect(args, &file)?;
+            commands::inspect::run(&s, ctx, &mut out).await?
+        }
         Command::Lint(_) => return Err(Error::NotAvailable { command: "lint" }),
         Command::Migrate(_) => return Err(Error::NotAvailable { command: "migrate" }),
         Command::Status(_) => return Err(Error::NotAvailable { command: "status" }),

@@ -78,8 +78,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Start, inspect, stop or run a command against a throwaway local PostgreSQL.
     Sandbox(SandboxArgs),
-    /// [not available yet] Preview what a PR's migrations change.
-    Diff(PendingArgs),
+    /// Compare two schemas (databases or snapshots): report, SQL migration, or JSON.
+    Diff(DiffArgs),
     /// [not available yet] Back up a database with a verified, checksummed pg_dump.
     Backup(PendingArgs),
     /// [not available yet] Restore a backup, guarded by confirmation and a safety backup.
@@ -88,8 +88,8 @@ pub enum Command {
     Drift(PendingArgs),
     /// [not available yet] Rehearse, back up, apply, verify, and roll back on failure.
     Deploy(PendingArgs),
-    /// [not available yet] Print a database's schema as a JSON snapshot.
-    Inspect(PendingArgs),
+    /// Print a database's schema as a stable, versioned JSON snapshot.
+    Inspect(InspectArgs),
     /// [not available yet] Check migration files for dangerous statements.
     Lint(PendingArgs),
     /// [not available yet] Apply or revert migrations.
@@ -122,6 +122,47 @@ pub struct CheckArgs {
     /// pgkeel.yml]. A named schema that does not exist is a finding (exit 1).
     #[arg(long = "schema", value_name = "SCHEMA")]
     pub schemas: Vec<String>,
+}
+
+/// Which schemas to read.
+#[derive(Debug, Args)]
+pub struct SchemaFilterArgs {
+    /// Only this schema (repeatable) [default: every non-system schema].
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+    /// Leave this schema out (repeatable).
+    #[arg(long = "exclude-schema", value_name = "SCHEMA")]
+    pub exclude_schemas: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filter: SchemaFilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The starting schema: a connection URL or a snapshot file from `pgkeel inspect`.
+    #[arg(long, value_name = "URL|FILE")]
+    pub from: String,
+    /// The desired schema: a connection URL or a snapshot file.
+    #[arg(long, value_name = "URL|FILE")]
+    pub to: String,
+    #[command(flatten)]
+    pub filter: SchemaFilterArgs,
+    /// Plan non-blocking forms: CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT NULL
+    /// through a validated CHECK.
+    #[arg(long)]
+    pub online: bool,
+    /// Exit with 1 when there are differences.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Do not report differences in column order (ALTER cannot change it).
+    #[arg(long)]
+    pub ignore_column_order: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,12 @@
 //! The second layer: raw flags + environment + `pgkeel.yml` → validated settings that the
 //! commands take. Precedence: flags > environment > file > defaults.
 
-use super::{CheckArgs, ColorArg, ConnectionArgs, FormatArg, GlobalArgs, SandboxServerArgs};
-use crate::commands::{check, Context};
+use super::{
+    CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs, InspectArgs,
+    SandboxServerArgs, SchemaFilterArgs,
+};
+use crate::catalog::Filter;
+use crate::commands::{check, diff, inspect, Context};
 use crate::config::Loaded;
 use crate::error::Error;
 use crate::pg::ConnSpec;
@@ -98,5 +102,54 @@ pub fn require_format(ctx: &Context, command: &str, allowed: &[Format]) -> Resul
             ctx.format.name()
         ),
         hint: Some(format!("use --format {}", names.join(" or "))),
+    })
+}
+
+fn filter(args: &SchemaFilterArgs, file: &Loaded) -> Filter {
+    let include = if !args.schemas.is_empty() {
+        Some(args.schemas.clone())
+    } else {
+        file.config.schemas.clone()
+    };
+    Filter {
+        include,
+        exclude: args.exclude_schemas.clone(),
+    }
+}
+
+pub fn inspect(args: &InspectArgs, file: &Loaded) -> Result<inspect::Settings, Error> {
+    Ok(inspect::Settings {
+        conn: connection(&args.connection, file)?,
+        filter: filter(&args.filter, file),
+    })
+}
+
+/// A URL (or libpq string) is a database; anything else must be an existing snapshot file.
+fn side(value: &str, flag: &str) -> Result<diff::Side, Error> {
+    let lower = value.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || value.contains('=')
+    {
+        return Ok(diff::Side::Database(ConnSpec::from_env(Some(value))?));
+    }
+    let path = std::path::PathBuf::from(value);
+    if path.is_file() {
+        return Ok(diff::Side::Snapshot(path));
+    }
+    Err(Error::Usage {
+        message: format!(
+            "{flag} `{value}` is neither a postgres:// URL nor an existing snapshot file"
+        ),
+        hint: Some("pass a connection URL, or a file written by `pgkeel inspect`".into()),
+    })
+}
+
+pub fn diff(args: &DiffArgs, file: &Loaded) -> Result<diff::Settings, Error> {
+    Ok(diff::Settings {
+        from: side(&args.from, "--from")?,
+        to: side(&args.to, "--to")?,
+        filter: filter(&args.filter, file),
+        online: args.online,
+        exit_code: args.exit_code,
+        ignore_column_order: args.ignore_column_order,
     })
 }

@@ -2,6 +2,8 @@
 //! `report`. Commands take validated settings (built in `cli`), never raw flags.
 
 pub mod check;
+pub mod diff;
+pub mod inspect;
 pub mod sandbox;
 
 use crate::report::{Format, Style};

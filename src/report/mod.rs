@@ -4,6 +4,7 @@
 //! stdout gets the result only; progress and logs go to stderr (see `cli`).
 
 pub mod check;
+pub mod diff;
 pub mod sandbox;
 
 use std::io::{self, Write};

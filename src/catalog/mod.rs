@@ -1,0 +1,268 @@
+//! Catalog introspection: a live database becomes a [`Schema`] value.
+//!
+//! One set-based query per object kind (not one per object), each returning a JSON array that
+//! serde turns into the model; all of them are pipelined on one connection inside a single
+//! `REPEATABLE READ READ ONLY` transaction, so the snapshot is consistent and the database is
+//! never written. Objects that belong to extensions are left out (`pg_depend` deptype `e`);
+//! the extension itself is what is compared.
+//!
+//! Used by `inspect`, `diff`, `drift`, deploy verification and backup verification.
+
+pub mod model;
+mod snapshot;
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use model::*;
+pub use snapshot::{load_snapshot, SnapshotError};
+
+use crate::pg::{Client, DbError};
+
+/// Which schemas to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only these schemas (`None`: every non-system schema).
+    pub include: Option<Vec<String>>,
+    pub exclude: Vec<String>,
+}
+
+/// Introspection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read {kind} from the catalog: {source}")]
+    Query {
+        kind: &'static str,
+        source: Box<DbError>,
+    },
+    #[error("unexpected catalog data for {kind}: {reason}")]
+    Decode { kind: &'static str, reason: String },
+}
+
+const NAMESPACES: &str = include_str!("queries/namespaces.sql");
+
+struct Query {
+    kind: &'static str,
+    sql: &'static str,
+}
+
+const QUERIES: [Query; 14] = [
+    Query {
+        kind: "schemas",
+        sql: include_str!("queries/schemas.sql"),
+    },
+    Query {
+        kind: "extensions",
+        sql: include_str!("queries/extensions.sql"),
+    },
+    Query {
+        kind: "enums",
+        sql: include_str!("queries/enums.sql"),
+    },
+    Query {
+        kind: "domains",
+        sql: include_str!("queries/domains.sql"),
+    },
+    Query {
+        kind: "composite types",
+        sql: include_str!("queries/composites.sql"),
+    },
+    Query {
+        kind: "sequences",
+        sql: include_str!("queries/sequences.sql"),
+    },
+    Query {
+        kind: "tables",
+        sql: include_str!("queries/tables.sql"),
+    },
+    Query {
+        kind: "columns",
+        sql: include_str!("queries/columns.sql"),
+    },
+    Query {
+        kind: "constraints",
+        sql: include_str!("queries/constraints.sql"),
+    },
+    Query {
+        kind: "indexes",
+        sql: include_str!("queries/indexes.sql"),
+    },
+    Query {
+        kind: "triggers",
+        sql: include_str!("queries/triggers.sql"),
+    },
+    Query {
+        kind: "policies",
+        sql: include_str!("queries/policies.sql"),
+    },
+    Query {
+        kind: "views",
+        sql: include_str!("queries/views.sql"),
+    },
+    Query {
+        kind: "functions",
+        sql: include_str!("queries/functions.sql"),
+    },
+];
+
+/// Reads the schema of the database `client` is connected to.
+pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, CatalogError> {
+    let pg = client.pg();
+    let query_err = |kind: &'static str| {
+        move |e: tokio_postgres::Error| CatalogError::Query {
+            kind,
+            source: Box::new(DbError::from(e)),
+        }
+    };
+    pg.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(query_err("a consistent snapshot"))?;
+    let include = filter.include.clone();
+    let exclude = filter.exclude.clone();
+    // Pipelined: every query is sent before the first answer is read.
+    let futures = QUERIES.iter().map(|q| {
+        let sql = format!("{NAMESPACES}{}", q.sql);
+        let include = include.clone();
+        let exclude = exclude.clone();
+        async move {
+            let row = pg
+                .query_one(sql.as_str(), &[&include, &exclude])
+                .await
+                .map_err(query_err(q.kind))?;
+            Ok::<(&'static str, String), CatalogError>((q.kind, row.get::<_, String>(0)))
+        }
+    });
+    let results = futures_join_all(futures).await;
+    // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
+    let _ = pg.batch_execute("ROLLBACK").await;
+    let mut json: BTreeMap<&'static str, String> = BTreeMap::new();
+    for r in results {
+        let (kind, text) = r?;
+        json.insert(kind, text);
+    }
+    assemble(&json)
+}
+
+/// Polls futures concurrently on the current task, keeping their order.
+async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut results: Vec<Option<T>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, fut) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}
+
+fn decode<T: DeserializeOwned>(
+    json: &BTreeMap<&'static str, String>,
+    kind: &'static str,
+) -> Result<T, CatalogError> {
+    let text = json.get(kind).map(String::as_str).unwrap_or("[]");
+    serde_json::from_str(text).map_err(|e| CatalogError::Decode {
+        kind,
+        reason: e.to_string(),
+    })
+}
+
+/// A row that belongs to a table.
+#[derive(Deserialize)]
+struct Owned<T> {
+    schema: String,
+    table: String,
+    #[serde(flatten)]
+    item: T,
+}
+
+fn group<T>(rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
+    let mut map: BTreeMap<QName, Vec<T>> = BTreeMap::new();
+    for r in rows {
+        map.entry(QName::new(r.schema, r.table))
+            .or_default()
+            .push(r.item);
+    }
+    map
+}
+
+fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogError> {
+    let mut tables: Vec<Table> = decode(json, "tables")?;
+    let mut columns = group::<Column>(decode(json, "columns")?);
+    let mut constraints = group::<Constraint>(decode(json, "constraints")?);
+    let mut indexes = group::<Index>(decode(json, "indexes")?);
+    let mut triggers = group::<Trigger>(decode(json, "triggers")?);
+    let mut policies = group::<Policy>(decode(json, "policies")?);
+    for t in &mut tables {
+        t.columns = columns.remove(&t.name).unwrap_or_default();
+        t.constraints = constraints.remove(&t.name).unwrap_or_default();
+        t.indexes = indexes.remove(&t.name).unwrap_or_default();
+        t.triggers = triggers.remove(&t.name).unwrap_or_default();
+        t.policies = policies.remove(&t.name).unwrap_or_default();
+    }
+    let mut views: Vec<View> = decode(json, "views")?;
+    for v in &mut views {
+        v.indexes = indexes.remove(&v.name).unwrap_or_default();
+        v.depends_on.sort();
+        v.depends_on.dedup();
+    }
+    let mut schema = Schema {
+        schemas: decode(json, "schemas")?,
+        extensions: decode(json, "extensions")?,
+        enums: decode(json, "enums")?,
+        domains: decode(json, "domains")?,
+        composites: decode(json, "composite types")?,
+        sequences: decode(json, "sequences")?,
+        tables,
+        views,
+        functions: decode(json, "functions")?,
+    };
+    canonicalize(&mut schema);
+    Ok(schema)
+}
+
+/// Sorts every collection by name with byte order (the server's ORDER BY follows its
+/// collation, which may differ between databases).
+pub fn canonicalize(s: &mut Schema) {
+    s.schemas.sort_by(|a, b| a.name.cmp(&b.name));
+    s.extensions.sort_by(|a, b| a.name.cmp(&b.name));
+    s.enums.sort_by(|a, b| a.name.cmp(&b.name));
+    s.domains.sort_by(|a, b| a.name.cmp(&b.name));
+    s.composites.sort_by(|a, b| a.name.cmp(&b.name));
+    s.sequences.sort_by(|a, b| a.name.cmp(&b.name));
+    s.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    s.views.sort_by(|a, b| a.name.cmp(&b.name));
+    s.functions
+        .sort_by(|a, b| (&a.name, &a.arguments).cmp(&(&b.name, &b.arguments)));
+    for t in &mut s.tables {
+        t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+        t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        t.policies.sort_by(|a, b| a.name.cmp(&b.name));
+        for p in &mut t.policies {
+            p.roles.sort();
+        }
+    }
+    for d in &mut s.domains {
+        d.checks.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    for v in &mut s.views {
+        v.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}

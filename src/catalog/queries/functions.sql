@@ -1,0 +1,14 @@
+-- Functions and procedures (aggregates and window functions have no pg_get_functiondef).
+SELECT coalesce(json_agg(json_build_object(
+         'schema', ns.nspname, 'name', p.proname,
+         'arguments', pg_get_function_identity_arguments(p.oid),
+         'kind', p.prokind::text,
+         'definition', pg_get_functiondef(p.oid),
+         'result', coalesce(pg_get_function_result(p.oid), ''),
+         'owner', pg_get_userbyid(p.proowner),
+         'comment', obj_description(p.oid, 'pg_proc'),
+         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(p.proacl) a), '{}')
+       ) ORDER BY ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), '[]')::text
+  FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+ WHERE p.prokind IN ('f', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')

@@ -1,0 +1,21 @@
+SELECT coalesce(json_agg(json_build_object(
+         'schema', ns.nspname, 'name', c.relname,
+         'materialized', c.relkind = 'm',
+         'definition', pg_get_viewdef(c.oid),
+         'options', coalesce(c.reloptions, '{}'),
+         'depends_on', coalesce((
+             SELECT json_agg(DISTINCT jsonb_build_object('schema', dn.nspname, 'name', dc.relname))
+               FROM pg_rewrite r
+               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                               AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+               JOIN pg_class dc ON dc.oid = d.refobjid
+               JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+              WHERE r.ev_class = c.oid), '[]'),
+         'indexes', '[]'::json,
+         'owner', pg_get_userbyid(c.relowner),
+         'comment', obj_description(c.oid, 'pg_class'),
+         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a), '{}')
+       ) ORDER BY ns.nspname, c.relname), '[]')::text
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+ WHERE c.relkind IN ('v', 'm')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')

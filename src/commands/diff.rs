@@ -1,0 +1,87 @@
+//! `pgkeel diff --from A --to B`: the changes that turn schema A into schema B, as a report,
+//! an executable SQL migration, or JSON. Each side is a database URL or a snapshot file.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::Context;
+use crate::catalog::{load_snapshot, Filter, Snapshot};
+use crate::diff::{self, Change};
+use crate::error::{Error, Outcome};
+use crate::pg::ConnSpec;
+use crate::plan::{self, PlanOptions};
+use crate::report::{self, Format};
+
+/// One side of a comparison.
+pub enum Side {
+    Database(ConnSpec),
+    Snapshot(PathBuf),
+}
+
+impl Side {
+    pub fn label(&self) -> String {
+        match self {
+            Side::Database(spec) => spec.to_string(),
+            Side::Snapshot(p) => p.display().to_string(),
+        }
+    }
+}
+
+pub struct Settings {
+    pub from: Side,
+    pub to: Side,
+    pub filter: Filter,
+    pub online: bool,
+    pub exit_code: bool,
+    pub ignore_column_order: bool,
+}
+
+async fn load(side: &Side, filter: &Filter) -> Result<Snapshot, Error> {
+    match side {
+        Side::Database(spec) => super::inspect::snapshot_of(spec, filter).await,
+        Side::Snapshot(path) => Ok(load_snapshot(path)?),
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    // Both sides at once, on two connections.
+    let (from, to) = tokio::join!(
+        load(&settings.from, &settings.filter),
+        load(&settings.to, &settings.filter)
+    );
+    let (from, to) = (from?, to?);
+    let mut changes = diff::diff(&from.schema, &to.schema);
+    if settings.ignore_column_order {
+        changes.retain(|c| !matches!(c, Change::ColumnOrder { .. }));
+    }
+    let (steps, refusals) = plan::plan(
+        &changes,
+        &from.schema,
+        &to.schema,
+        PlanOptions {
+            online: settings.online,
+        },
+    );
+    if ctx.format == Format::Sql && !refusals.is_empty() {
+        return Err(Error::Refused(refusals));
+    }
+    let input = report::diff::Input {
+        from_label: settings.from.label(),
+        to_label: settings.to.label(),
+        from: &from.schema,
+        to: &to.schema,
+        changes: &changes,
+        steps: &steps,
+        refusals: &refusals,
+    };
+    report::diff::render(&input, ctx.format, ctx.style, out).map_err(Error::Output)?;
+    Ok(if settings.exit_code && !changes.is_empty() {
+        Outcome::Finding
+    } else {
+        Outcome::Clean
+    })
+}

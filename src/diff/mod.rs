@@ -1,0 +1,592 @@
+//! `diff(from, to)`: the changes that turn one [`Schema`] into another, each classified as
+//! safe, breaking or a hazard. Pure: no I/O, no SQL text (that is `plan`'s job), so it is
+//! tested on plain values.
+
+mod change;
+mod classify;
+
+use std::collections::BTreeMap;
+
+pub use change::{Change, Target};
+pub use classify::{Class, Classification};
+
+use crate::catalog::model::*;
+
+/// Compares two schemas. Changes come in a stable order (by kind, then name); `plan` reorders
+/// them by dependency.
+pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
+    let mut out = Vec::new();
+    by_key(
+        &from.schemas,
+        &to.schemas,
+        |n| n.name.clone(),
+        &mut out,
+        |a, b, out| {
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Schema(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(Target::Schema(a.name.clone()), &a.comment, &b.comment, out);
+            acl(Target::Schema(a.name.clone()), &a.acl, &b.acl, out);
+        },
+        Change::CreateSchema,
+        Change::DropSchema,
+    );
+
+    by_key(
+        &from.extensions,
+        &to.extensions,
+        |e| e.name.clone(),
+        &mut out,
+        |a, b, out| {
+            if a.version != b.version || a.schema != b.schema {
+                out.push(Change::AlterExtension {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+        },
+        Change::CreateExtension,
+        Change::DropExtension,
+    );
+
+    by_key(
+        &from.enums,
+        &to.enums,
+        |e| e.name.clone(),
+        &mut out,
+        |a, b, out| {
+            enum_changes(a, b, out);
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Type(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
+        },
+        Change::CreateEnum,
+        Change::DropEnum,
+    );
+
+    by_key(
+        &from.domains,
+        &to.domains,
+        |d| d.name.clone(),
+        &mut out,
+        |a, b, out| {
+            let (mut a2, mut b2) = (a.clone(), b.clone());
+            a2.comment = None;
+            b2.comment = None;
+            a2.owner.clear();
+            b2.owner.clear();
+            if a2 != b2 {
+                out.push(Change::AlterDomain {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Domain(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(Target::Domain(a.name.clone()), &a.comment, &b.comment, out);
+        },
+        Change::CreateDomain,
+        Change::DropDomain,
+    );
+
+    by_key(
+        &from.composites,
+        &to.composites,
+        |c| c.name.clone(),
+        &mut out,
+        |a, b, out| {
+            if a.attributes != b.attributes {
+                out.push(Change::RecreateComposite {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Type(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
+        },
+        Change::CreateComposite,
+        Change::DropComposite,
+    );
+
+    by_key(
+        &from.sequences,
+        &to.sequences,
+        |s| s.name.clone(),
+        &mut out,
+        |a, b, out| {
+            let strip = |s: &Sequence| Sequence {
+                owner: String::new(),
+                comment: None,
+                acl: vec![],
+                owned_by: None,
+                ..s.clone()
+            };
+            if strip(a) != strip(b) {
+                out.push(Change::AlterSequence {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            if a.owned_by != b.owned_by {
+                out.push(Change::SequenceOwnedBy {
+                    sequence: a.name.clone(),
+                    to: b.owned_by.clone(),
+                });
+            }
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Sequence(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(
+                Target::Sequence(a.name.clone()),
+                &a.comment,
+                &b.comment,
+                out,
+            );
+            acl(Target::Sequence(a.name.clone()), &a.acl, &b.acl, out);
+        },
+        Change::CreateSequence,
+        Change::DropSequence,
+    );
+
+    by_key(
+        &from.tables,
+        &to.tables,
+        |t| t.name.clone(),
+        &mut out,
+        table_changes,
+        Change::CreateTable,
+        Change::DropTable,
+    );
+
+    by_key(
+        &from.views,
+        &to.views,
+        |v| v.name.clone(),
+        &mut out,
+        |a, b, out| {
+            if a.definition != b.definition
+                || a.materialized != b.materialized
+                || a.options != b.options
+            {
+                out.push(Change::ReplaceView {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            } else {
+                keyed(
+                    &a.indexes,
+                    &b.indexes,
+                    |i| i.name.clone(),
+                    |i| Change::AddIndex {
+                        table: b.name.clone(),
+                        index: i.clone(),
+                    },
+                    |i| Change::DropIndex {
+                        table: a.name.clone(),
+                        index: i.clone(),
+                    },
+                    out,
+                );
+                if a.owner != b.owner {
+                    out.push(Change::Owner {
+                        target: Target::Relation(a.name.clone()),
+                        from: a.owner.clone(),
+                        to: b.owner.clone(),
+                    });
+                }
+                comment(
+                    Target::Relation(a.name.clone()),
+                    &a.comment,
+                    &b.comment,
+                    out,
+                );
+                acl(Target::Relation(a.name.clone()), &a.acl, &b.acl, out);
+            }
+        },
+        Change::CreateView,
+        Change::DropView,
+    );
+
+    by_key(
+        &from.functions,
+        &to.functions,
+        |f| (f.name.clone(), f.arguments.clone()),
+        &mut out,
+        |a, b, out| {
+            if a.definition != b.definition || a.kind != b.kind {
+                out.push(Change::ReplaceFunction {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            let t = Target::Function {
+                name: a.name.clone(),
+                arguments: a.arguments.clone(),
+                procedure: a.kind == "p",
+            };
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: t.clone(),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(t.clone(), &a.comment, &b.comment, out);
+            acl(t, &a.acl, &b.acl, out);
+        },
+        Change::CreateFunction,
+        Change::DropFunction,
+    );
+    out
+}
+
+/// Matches two name-sorted lists by key; calls `same` for pairs, `add`/`drop` for the rest.
+#[allow(clippy::too_many_arguments)]
+fn by_key<T, K: Ord>(
+    from: &[T],
+    to: &[T],
+    key: impl Fn(&T) -> K,
+    out: &mut Vec<Change>,
+    same: impl Fn(&T, &T, &mut Vec<Change>),
+    add: impl Fn(T) -> Change,
+    drop: impl Fn(T) -> Change,
+) where
+    T: Clone,
+{
+    let before: BTreeMap<K, &T> = from.iter().map(|x| (key(x), x)).collect();
+    let after: BTreeMap<K, &T> = to.iter().map(|x| (key(x), x)).collect();
+    for (k, a) in &before {
+        match after.get(k) {
+            Some(b) => same(a, b, out),
+            None => out.push(drop((*a).clone())),
+        }
+    }
+    for (k, b) in &after {
+        if !before.contains_key(k) {
+            out.push(add((*b).clone()));
+        }
+    }
+}
+
+/// Like `by_key` for items that are replaced whole when they differ (indexes, constraints,
+/// triggers, policies): drop + add.
+fn keyed<T: Clone + PartialEq, K: Ord>(
+    from: &[T],
+    to: &[T],
+    key: impl Fn(&T) -> K,
+    add: impl Fn(&T) -> Change,
+    drop: impl Fn(&T) -> Change,
+    out: &mut Vec<Change>,
+) {
+    let before: BTreeMap<K, &T> = from.iter().map(|x| (key(x), x)).collect();
+    let after: BTreeMap<K, &T> = to.iter().map(|x| (key(x), x)).collect();
+    for (k, a) in &before {
+        match after.get(k) {
+            Some(b) if a == b => {}
+            Some(b) => {
+                out.push(drop(a));
+                out.push(add(b));
+            }
+            None => out.push(drop(a)),
+        }
+    }
+    for (k, b) in &after {
+        if !before.contains_key(k) {
+            out.push(add(b));
+        }
+    }
+}
+
+fn comment(target: Target, from: &Option<String>, to: &Option<String>, out: &mut Vec<Change>) {
+    if from != to {
+        out.push(Change::Comment {
+            target,
+            from: from.clone(),
+            to: to.clone(),
+        });
+    }
+}
+
+fn acl(target: Target, from: &[String], to: &[String], out: &mut Vec<Change>) {
+    if from != to {
+        out.push(Change::Privileges {
+            target,
+            from: from.to_vec(),
+            to: to.to_vec(),
+        });
+    }
+}
+
+fn enum_changes(a: &EnumType, b: &EnumType, out: &mut Vec<Change>) {
+    if a.labels == b.labels {
+        return;
+    }
+    // Appending or inserting values keeps the old order: ALTER TYPE … ADD VALUE works.
+    let kept: Vec<&String> = b.labels.iter().filter(|l| a.labels.contains(l)).collect();
+    let only_added =
+        a.labels.iter().all(|l| b.labels.contains(l)) && kept.iter().copied().eq(a.labels.iter());
+    if only_added {
+        for (i, label) in b.labels.iter().enumerate() {
+            if !a.labels.contains(label) {
+                // Anchor on the next existing label, else after the previous one.
+                let before = b.labels[i + 1..]
+                    .iter()
+                    .find(|l| a.labels.contains(l))
+                    .cloned();
+                let after = if before.is_none() {
+                    b.labels[..i].last().cloned()
+                } else {
+                    None
+                };
+                out.push(Change::AddEnumValue {
+                    ty: a.name.clone(),
+                    label: label.clone(),
+                    before,
+                    after,
+                });
+            }
+        }
+    } else {
+        out.push(Change::RecreateEnum {
+            from: a.clone(),
+            to: b.clone(),
+        });
+    }
+}
+
+fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
+    let name = &a.name;
+    if a.partition_key != b.partition_key || a.inherits != b.inherits || a.kind != b.kind {
+        out.push(Change::RecreateTable {
+            from: a.clone(),
+            to: b.clone(),
+        });
+        return;
+    }
+    if a.partition_of != b.partition_of {
+        if let Some(p) = &a.partition_of {
+            out.push(Change::DetachPartition {
+                table: name.clone(),
+                parent: p.parent.clone(),
+            });
+        }
+        if let Some(p) = &b.partition_of {
+            out.push(Change::AttachPartition {
+                table: name.clone(),
+                partition: p.clone(),
+            });
+        }
+    }
+    // Columns: by name; order differences are reported, never "fixed" by a rewrite.
+    let before: BTreeMap<&str, &Column> = a.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let after: BTreeMap<&str, &Column> = b.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    for c in &a.columns {
+        match after.get(c.name.as_str()) {
+            None if c.is_local => out.push(Change::DropColumn {
+                table: name.clone(),
+                column: c.clone(),
+            }),
+            None => {}
+            Some(n) => {
+                // Whether a column is also declared locally on an inheritance child has no DDL
+                // of its own; comments and privileges are separate changes.
+                let strip = |c: &Column| Column {
+                    comment: None,
+                    acl: vec![],
+                    is_local: true,
+                    ..c.clone()
+                };
+                if strip(c) != strip(n) {
+                    out.push(Change::AlterColumn {
+                        table: name.clone(),
+                        from: c.clone(),
+                        to: (*n).clone(),
+                    });
+                }
+                comment(
+                    Target::Column(name.clone(), c.name.clone()),
+                    &c.comment,
+                    &n.comment,
+                    out,
+                );
+                acl(
+                    Target::Column(name.clone(), c.name.clone()),
+                    &c.acl,
+                    &n.acl,
+                    out,
+                );
+            }
+        }
+    }
+    for c in &b.columns {
+        if !before.contains_key(c.name.as_str()) && c.is_local {
+            out.push(Change::AddColumn {
+                table: name.clone(),
+                column: c.clone(),
+            });
+        }
+    }
+    let common_before: Vec<&str> = a
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| after.contains_key(n))
+        .collect();
+    let common_after: Vec<&str> = b
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| before.contains_key(n))
+        .collect();
+    if common_before != common_after {
+        out.push(Change::ColumnOrder {
+            table: name.clone(),
+            from: common_before.iter().map(|s| s.to_string()).collect(),
+            to: common_after.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+    keyed(
+        &a.constraints,
+        &b.constraints,
+        |c| c.name.clone(),
+        |c| Change::AddConstraint {
+            table: name.clone(),
+            constraint: c.clone(),
+        },
+        |c| Change::DropConstraint {
+            table: name.clone(),
+            constraint: c.clone(),
+        },
+        out,
+    );
+    keyed(
+        &a.indexes,
+        &b.indexes,
+        |i| i.name.clone(),
+        |i| Change::AddIndex {
+            table: name.clone(),
+            index: i.clone(),
+        },
+        |i| Change::DropIndex {
+            table: name.clone(),
+            index: i.clone(),
+        },
+        out,
+    );
+    // Triggers: enabled state alone is an ALTER, the definition a replacement.
+    let tb: BTreeMap<&str, &Trigger> = b.triggers.iter().map(|t| (t.name.as_str(), t)).collect();
+    let ta: BTreeMap<&str, &Trigger> = a.triggers.iter().map(|t| (t.name.as_str(), t)).collect();
+    for t in &a.triggers {
+        match tb.get(t.name.as_str()) {
+            None => out.push(Change::DropTrigger {
+                table: name.clone(),
+                trigger: t.clone(),
+            }),
+            Some(n) if n.definition != t.definition => {
+                out.push(Change::DropTrigger {
+                    table: name.clone(),
+                    trigger: t.clone(),
+                });
+                out.push(Change::AddTrigger {
+                    table: name.clone(),
+                    trigger: (*n).clone(),
+                });
+            }
+            Some(n) => {
+                if n.enabled != t.enabled {
+                    out.push(Change::TriggerEnabled {
+                        table: name.clone(),
+                        trigger: t.name.clone(),
+                        from: t.enabled.clone(),
+                        to: n.enabled.clone(),
+                    });
+                }
+                comment(
+                    Target::Trigger(name.clone(), t.name.clone()),
+                    &t.comment,
+                    &n.comment,
+                    out,
+                );
+            }
+        }
+    }
+    for t in &b.triggers {
+        if !ta.contains_key(t.name.as_str()) {
+            out.push(Change::AddTrigger {
+                table: name.clone(),
+                trigger: t.clone(),
+            });
+        }
+    }
+    keyed(
+        &a.policies,
+        &b.policies,
+        |p| p.name.clone(),
+        |p| Change::AddPolicy {
+            table: name.clone(),
+            policy: p.clone(),
+        },
+        |p| Change::DropPolicy {
+            table: name.clone(),
+            policy: p.clone(),
+        },
+        out,
+    );
+    if a.unlogged != b.unlogged
+        || a.rls_enabled != b.rls_enabled
+        || a.rls_forced != b.rls_forced
+        || a.replica_identity != b.replica_identity
+        || a.options != b.options
+    {
+        out.push(Change::AlterTableProperties {
+            from: a.clone(),
+            to: b.clone(),
+        });
+    }
+    if a.owner != b.owner {
+        out.push(Change::Owner {
+            target: Target::Relation(name.clone()),
+            from: a.owner.clone(),
+            to: b.owner.clone(),
+        });
+    }
+    comment(Target::Relation(name.clone()), &a.comment, &b.comment, out);
+    for c in &b.constraints {
+        if let Some(old) = a.constraints.iter().find(|o| o.name == c.name && o == &c) {
+            comment(
+                Target::Constraint(name.clone(), c.name.clone()),
+                &old.comment,
+                &c.comment,
+                out,
+            );
+        }
+    }
+    acl(Target::Relation(name.clone()), &a.acl, &b.acl, out);
+}
+
+#[cfg(test)]
+mod tests;

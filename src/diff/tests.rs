@@ -1,0 +1,200 @@
+//! `diff` on plain values: no database.
+
+use super::*;
+use crate::catalog::model::*;
+
+fn col(name: &str, ty: &str, not_null: bool) -> Column {
+    Column {
+        name: name.into(),
+        data_type: ty.into(),
+        not_null,
+        default: None,
+        generated: None,
+        identity: None,
+        collation: None,
+        is_local: true,
+        comment: None,
+        acl: vec![],
+    }
+}
+
+fn table(name: &str, columns: Vec<Column>) -> Table {
+    Table {
+        name: QName::new("public", name),
+        kind: TableKind::Ordinary,
+        unlogged: false,
+        partition_key: None,
+        partition_of: None,
+        inherits: vec![],
+        columns,
+        constraints: vec![],
+        indexes: vec![],
+        triggers: vec![],
+        policies: vec![],
+        rls_enabled: false,
+        rls_forced: false,
+        replica_identity: "d".into(),
+        options: vec![],
+        owner: "postgres".into(),
+        comment: None,
+        acl: vec![],
+    }
+}
+
+fn schema(tables: Vec<Table>) -> Schema {
+    Schema {
+        tables,
+        ..Schema::default()
+    }
+}
+
+#[test]
+fn identical_schemas_have_no_changes() {
+    let s = schema(vec![table("t", vec![col("id", "integer", true)])]);
+    assert!(diff(&s, &s).is_empty());
+}
+
+#[test]
+fn added_removed_and_altered_columns() {
+    let a = schema(vec![table(
+        "t",
+        vec![
+            col("id", "integer", true),
+            col("old", "text", false),
+            col("n", "integer", false),
+        ],
+    )]);
+    let b = schema(vec![table(
+        "t",
+        vec![
+            col("id", "integer", true),
+            col("n", "bigint", false),
+            col("new", "text", false),
+        ],
+    )]);
+    let changes = diff(&a, &b);
+    let described: Vec<String> = changes.iter().map(Change::describe).collect();
+    assert!(
+        described
+            .iter()
+            .any(|d| d.starts_with("removed column public.t.old")),
+        "{described:?}"
+    );
+    assert!(
+        described
+            .iter()
+            .any(|d| d.starts_with("added column public.t.new (text, nullable)")),
+        "{described:?}"
+    );
+    assert!(
+        described
+            .iter()
+            .any(|d| d.contains("modified column public.t.n: integer")),
+        "{described:?}"
+    );
+    let drop = changes
+        .iter()
+        .find(|c| matches!(c, Change::DropColumn { .. }))
+        .unwrap();
+    assert_eq!(drop.classify(false).class, Class::Breaking);
+    let alter = changes
+        .iter()
+        .find(|c| matches!(c, Change::AlterColumn { .. }))
+        .unwrap();
+    assert_eq!(alter.classify(false).class, Class::Hazard);
+    let add = changes
+        .iter()
+        .find(|c| matches!(c, Change::AddColumn { .. }))
+        .unwrap();
+    assert_eq!(add.classify(false).class, Class::Safe);
+}
+
+#[test]
+fn not_null_without_default_is_breaking_unless_the_table_is_new() {
+    let a = schema(vec![table("t", vec![col("id", "integer", true)])]);
+    let b = schema(vec![table(
+        "t",
+        vec![col("id", "integer", true), col("must", "text", true)],
+    )]);
+    let c = diff(&a, &b);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].classify(false).class, Class::Breaking);
+    assert_eq!(c[0].classify(true).class, Class::Safe);
+}
+
+#[test]
+fn enum_values_added_in_place_or_rebuilt() {
+    let e = |labels: &[&str]| EnumType {
+        name: QName::new("public", "mood"),
+        labels: labels.iter().map(|s| s.to_string()).collect(),
+        owner: "postgres".into(),
+        comment: None,
+    };
+    let a = Schema {
+        enums: vec![e(&["a", "c"])],
+        ..Schema::default()
+    };
+    let b = Schema {
+        enums: vec![e(&["a", "b", "c", "d"])],
+        ..Schema::default()
+    };
+    let c = diff(&a, &b);
+    assert_eq!(
+        c,
+        vec![
+            Change::AddEnumValue {
+                ty: QName::new("public", "mood"),
+                label: "b".into(),
+                before: Some("c".into()),
+                after: None
+            },
+            Change::AddEnumValue {
+                ty: QName::new("public", "mood"),
+                label: "d".into(),
+                before: None,
+                after: Some("c".into())
+            },
+        ]
+    );
+    let removed = diff(&b, &a);
+    assert!(matches!(removed[0], Change::RecreateEnum { .. }));
+    assert_eq!(removed[0].classify(false).class, Class::Breaking);
+}
+
+#[test]
+fn column_order_is_reported_not_migrated() {
+    let a = schema(vec![table(
+        "t",
+        vec![col("a", "integer", false), col("b", "integer", false)],
+    )]);
+    let b = schema(vec![table(
+        "t",
+        vec![col("b", "integer", false), col("a", "integer", false)],
+    )]);
+    let c = diff(&a, &b);
+    assert!(
+        matches!(c.as_slice(), [Change::ColumnOrder { .. }]),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn changed_index_is_dropped_and_recreated() {
+    let mut ta = table("t", vec![col("a", "integer", false)]);
+    ta.indexes.push(Index {
+        name: "i".into(),
+        definition: "CREATE INDEX i ON public.t USING btree (a)".into(),
+        valid: true,
+        comment: None,
+    });
+    let mut tb = ta.clone();
+    tb.indexes[0].definition = "CREATE INDEX i ON public.t USING btree (a DESC)".into();
+    let c = diff(&schema(vec![ta]), &schema(vec![tb]));
+    assert!(
+        matches!(
+            c.as_slice(),
+            [Change::DropIndex { .. }, Change::AddIndex { .. }]
+        ),
+        "{c:?}"
+    );
+}

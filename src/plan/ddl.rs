@@ -1,0 +1,1556 @@
+//! DDL for each kind of change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::acl;
+use super::order::Phase;
+use super::{Lock, PlanOptions, Refusal, Step};
+use crate::catalog::model::*;
+use crate::diff::{Change, Target};
+use crate::pg::quote::{ident, literal};
+
+pub(super) struct Builder<'a> {
+    from: &'a Schema,
+    to: &'a Schema,
+    opts: PlanOptions,
+    steps: Vec<(Phase, usize, Step)>,
+    refusals: Vec<Refusal>,
+    /// Views dropped now and created again later because something they read changes.
+    rebuild_views: BTreeSet<QName>,
+    dropped_tables: BTreeSet<QName>,
+}
+
+/// `"name" type [COLLATE] [GENERATED …] [DEFAULT …] [NOT NULL]` for CREATE TABLE / ADD COLUMN.
+pub fn column_definition(c: &Column) -> String {
+    let mut s = format!("{} {}", ident(&c.name), c.data_type);
+    if let Some(coll) = &c.collation {
+        s.push_str(&format!(" COLLATE {coll}"));
+    }
+    if let Some(expr) = &c.generated {
+        s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+    }
+    if let Some(id) = &c.identity {
+        s.push_str(&format!(
+            " GENERATED {} AS IDENTITY ({})",
+            identity_kind(id),
+            sequence_options(&id_seq(id))
+        ));
+    }
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {d}"));
+    }
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    s
+}
+
+fn identity_kind(id: &Identity) -> &'static str {
+    if id.generation == "always" {
+        "ALWAYS"
+    } else {
+        "BY DEFAULT"
+    }
+}
+
+struct SeqOpts {
+    data_type: Option<String>,
+    start: i64,
+    increment: i64,
+    min: i64,
+    max: i64,
+    cache: i64,
+    cycle: bool,
+}
+
+fn id_seq(id: &Identity) -> SeqOpts {
+    SeqOpts {
+        data_type: None,
+        start: id.start,
+        increment: id.increment,
+        min: id.min,
+        max: id.max,
+        cache: id.cache,
+        cycle: id.cycle,
+    }
+}
+
+fn sequence_options(o: &SeqOpts) -> String {
+    let mut s = String::new();
+    if let Some(t) = &o.data_type {
+        s.push_str(&format!("AS {t} "));
+    }
+    s.push_str(&format!(
+        "START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {} {}",
+        o.start,
+        o.increment,
+        o.min,
+        o.max,
+        o.cache,
+        if o.cycle { "CYCLE" } else { "NO CYCLE" }
+    ));
+    s
+}
+
+fn strip_semicolon(s: &str) -> &str {
+    s.trim_end().trim_end_matches(';').trim_end()
+}
+
+impl<'a> Builder<'a> {
+    pub(super) fn new(from: &'a Schema, to: &'a Schema, opts: PlanOptions) -> Self {
+        Builder {
+            from,
+            to,
+            opts,
+            steps: Vec::new(),
+            refusals: Vec::new(),
+            rebuild_views: BTreeSet::new(),
+            dropped_tables: BTreeSet::new(),
+        }
+    }
+
+    fn push(&mut self, phase: Phase, change: usize, sql: String, lock: Lock) {
+        self.push_full(phase, change, sql, lock, false, false, true);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_full(
+        &mut self,
+        phase: Phase,
+        change: usize,
+        sql: String,
+        lock: Lock,
+        rewrites: bool,
+        scans: bool,
+        transactional: bool,
+    ) {
+        let order = self.steps.len();
+        self.steps.push((
+            phase,
+            order,
+            Step {
+                sql,
+                lock,
+                rewrites,
+                scans,
+                transactional,
+                change,
+            },
+        ));
+    }
+
+    fn refuse(&mut self, object: impl Into<String>, reason: impl Into<String>) {
+        self.refusals.push(Refusal {
+            object: object.into(),
+            reason: reason.into(),
+        });
+    }
+
+    pub(super) fn change(&mut self, i: usize, change: &Change) {
+        use Phase::*;
+        match change {
+            Change::CreateSchema(n) => self.push(CreateSchemas, i, format!("CREATE SCHEMA {}", ident(&n.name)), Lock::None),
+            Change::DropSchema(n) => self.push(DropSchemas, i, format!("DROP SCHEMA {}", ident(&n.name)), Lock::None),
+            Change::CreateExtension(e) => self.push(
+                CreateExtensions,
+                i,
+                format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {}", ident(&e.name), ident(&e.schema), literal(&e.version)),
+                Lock::None,
+            ),
+            Change::DropExtension(e) => self.push(DropExtensions, i, format!("DROP EXTENSION {}", ident(&e.name)), Lock::None),
+            Change::AlterExtension { from, to } => {
+                if from.schema != to.schema {
+                    self.push(CreateExtensions, i, format!("ALTER EXTENSION {} SET SCHEMA {}", ident(&to.name), ident(&to.schema)), Lock::None);
+                }
+                if from.version != to.version {
+                    if version_key(&to.version) < version_key(&from.version) {
+                        // Extensions ship upgrade scripts only: going back means reinstalling.
+                        self.push(DropExtensions, i, format!("DROP EXTENSION {}", ident(&to.name)), Lock::None);
+                        self.push(
+                            DropExtensions,
+                            i,
+                            format!("CREATE EXTENSION {} WITH SCHEMA {} VERSION {}", ident(&to.name), ident(&to.schema), literal(&to.version)),
+                            Lock::None,
+                        );
+                    } else {
+                        self.push(CreateExtensions, i, format!("ALTER EXTENSION {} UPDATE TO {}", ident(&to.name), literal(&to.version)), Lock::None);
+                    }
+                }
+            }
+            Change::CreateEnum(e) => self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None),
+            Change::DropEnum(e) => self.push(DropTypes, i, format!("DROP TYPE {}", e.name.sql()), Lock::None),
+            Change::AddEnumValue { ty, label, before, after } => {
+                let pos = match (before, after) {
+                    (Some(b), _) => format!(" BEFORE {}", literal(b)),
+                    (None, Some(a)) => format!(" AFTER {}", literal(a)),
+                    _ => String::new(),
+                };
+                self.push(CreateTypes, i, format!("ALTER TYPE {} ADD VALUE {}{pos}", ty.sql(), literal(label)), Lock::None);
+            }
+            Change::RecreateEnum { from, to } => self.recreate_enum(i, from, to),
+            Change::CreateDomain(d) => self.push(CreateTypes, i, create_domain(d), Lock::None),
+            Change::DropDomain(d) => self.push(DropTypes, i, format!("DROP DOMAIN {}", d.name.sql()), Lock::None),
+            Change::AlterDomain { from, to } => self.alter_domain(i, from, to),
+            Change::CreateComposite(c) => self.push(CreateTypes, i, create_composite(c), Lock::None),
+            Change::DropComposite(c) => self.push(DropTypes, i, format!("DROP TYPE {}", c.name.sql()), Lock::None),
+            Change::RecreateComposite { to, .. } => {
+                if self.type_users(&to.name).is_empty() {
+                    self.push(DropTypes, i, format!("DROP TYPE {}", to.name.sql()), Lock::None);
+                    self.push(DropTypes, i, create_composite(to), Lock::None);
+                } else {
+                    self.refuse(format!("type {}", to.name), "its attributes change while columns use it; change it with ALTER TYPE … ADD/DROP/ALTER ATTRIBUTE in a migration you write");
+                }
+            }
+            Change::CreateSequence(s) => {
+                self.push(CreateSequences, i, format!("CREATE SEQUENCE {} {}", s.name.sql(), sequence_options(&seq_opts(s))), Lock::None);
+                if let Some(c) = &s.owned_by {
+                    self.push(SequenceOwnership, i, format!("ALTER SEQUENCE {} OWNED BY {}.{}", s.name.sql(), c.table.sql(), ident(&c.column)), Lock::None);
+                }
+                if let Some(text) = &s.comment {
+                    self.push(Metadata, i, format!("COMMENT ON SEQUENCE {} IS {}", s.name.sql(), literal(text)), Lock::None);
+                }
+            }
+            Change::DropSequence(s) => {
+                // A sequence owned by a column goes with its table or column.
+                let goes_with_owner = s.owned_by.as_ref().is_some_and(|o| {
+                    self.dropped_tables.contains(&o.table) || !self.to.tables.iter().any(|t| t.name == o.table)
+                        || !self.to.tables.iter().any(|t| t.name == o.table && t.columns.iter().any(|c| c.name == o.column))
+                });
+                if !goes_with_owner {
+                    self.push(DropSequences, i, format!("DROP SEQUENCE {}", s.name.sql()), Lock::None);
+                }
+            }
+            Change::AlterSequence { to, .. } => self.push(
+                CreateSequences,
+                i,
+                format!("ALTER SEQUENCE {} {}", to.name.sql(), sequence_options(&seq_opts(to))),
+                Lock::None,
+            ),
+            Change::SequenceOwnedBy { sequence, to } => {
+                let target = match to {
+                    Some(c) => format!("{}.{}", c.table.sql(), ident(&c.column)),
+                    None => "NONE".into(),
+                };
+                self.push(SequenceOwnership, i, format!("ALTER SEQUENCE {} OWNED BY {target}", sequence.sql()), Lock::None);
+            }
+            Change::CreateTable(t) => self.create_table(i, t),
+            Change::DropTable(t) => {
+                self.dropped_tables.insert(t.name.clone());
+                // Its foreign keys go first: the keys they reference may be dropped before it.
+                for c in t.constraints.iter().filter(|c| c.kind == "f") {
+                    self.push(DropForeignKeys, i, format!("ALTER TABLE {} DROP CONSTRAINT {}", t.name.sql(), ident(&c.name)), Lock::AccessExclusive);
+                }
+                self.push(DropTables, i, format!("DROP TABLE {}", t.name.sql()), Lock::AccessExclusive);
+            }
+            Change::RecreateTable { to, .. } => self.refuse(
+                format!("table {}", to.name),
+                "its partitioning or inheritance changes; that needs a new table and a data copy, which pgkeel will not invent — write that migration explicitly",
+            ),
+            Change::AlterTableProperties { from, to } => self.alter_table_properties(i, from, to),
+            Change::DetachPartition { table, parent } => self.push(
+                DropConstraintsAndIndexes,
+                i,
+                format!("ALTER TABLE {} DETACH PARTITION {}", parent.sql(), table.sql()),
+                Lock::AccessExclusive,
+            ),
+            Change::AttachPartition { table, partition } => self.push_full(
+                AddConstraintsAndIndexes,
+                i,
+                format!("ALTER TABLE {} ATTACH PARTITION {} {}", partition.parent.sql(), table.sql(), partition.bound),
+                Lock::ShareUpdateExclusive,
+                false,
+                true,
+                true,
+            ),
+            Change::AddColumn { table, column } => {
+                let rewrites = column.generated.is_some() || column.identity.is_some();
+                self.push_full(AlterColumns, i, format!("ALTER TABLE {} ADD COLUMN {}", table.sql(), column_definition(column)), Lock::AccessExclusive, rewrites, false, true);
+            }
+            Change::DropColumn { table, column } => {
+                let kept_by_child = self.to.tables.iter().any(|t| {
+                    (t.inherits.contains(table) || t.partition_of.as_ref().is_some_and(|p| &p.parent == table))
+                        && t.columns.iter().any(|c| c.name == column.name && c.is_local)
+                });
+                let only = if kept_by_child { "ONLY " } else { "" };
+                self.push(DropColumns, i, format!("ALTER TABLE {only}{} DROP COLUMN {}", table.sql(), ident(&column.name)), Lock::AccessExclusive);
+            }
+            Change::AlterColumn { table, from, to } => self.alter_column(i, table, from, to),
+            Change::ColumnOrder { .. } => {}
+            Change::AddConstraint { table, constraint } => self.add_constraint(i, table, constraint),
+            Change::DropConstraint { table, constraint } => {
+                let phase = if constraint.kind == "f" { DropForeignKeys } else { DropConstraintsAndIndexes };
+                self.push(phase, i, format!("ALTER TABLE {} DROP CONSTRAINT {}", table.sql(), ident(&constraint.name)), Lock::AccessExclusive);
+            }
+            Change::AddIndex { table, index } => self.add_index(i, table, index),
+            Change::DropIndex { table, index } => {
+                let qn = QName::new(table.schema.clone(), index.name.clone());
+                if self.opts.online {
+                    self.push_full(DropConstraintsAndIndexes, i, format!("DROP INDEX CONCURRENTLY {}", qn.sql()), Lock::ShareUpdateExclusive, false, false, false);
+                } else {
+                    self.push(DropConstraintsAndIndexes, i, format!("DROP INDEX {}", qn.sql()), Lock::AccessExclusive);
+                }
+            }
+            Change::AddTrigger { trigger, .. } => {
+                self.push(CreateTriggersAndPolicies, i, trigger.definition.clone(), Lock::ShareRowExclusive);
+                if trigger.enabled != "O" {
+                    if let Change::AddTrigger { table, .. } = change {
+                        self.push(CreateTriggersAndPolicies, i, trigger_enable_sql(table, &trigger.name, &trigger.enabled), Lock::ShareRowExclusive);
+                    }
+                }
+            }
+            Change::DropTrigger { table, trigger } => self.push(
+                DropTriggersAndPolicies,
+                i,
+                format!("DROP TRIGGER {} ON {}", ident(&trigger.name), table.sql()),
+                Lock::AccessExclusive,
+            ),
+            Change::TriggerEnabled { table, trigger, to, .. } => {
+                self.push(TableProperties, i, trigger_enable_sql(table, trigger, to), Lock::ShareRowExclusive)
+            }
+            Change::AddPolicy { table, policy } => self.push(CreateTriggersAndPolicies, i, create_policy(table, policy), Lock::AccessExclusive),
+            Change::DropPolicy { table, policy } => self.push(
+                DropTriggersAndPolicies,
+                i,
+                format!("DROP POLICY {} ON {}", ident(&policy.name), table.sql()),
+                Lock::AccessExclusive,
+            ),
+            Change::CreateView(v) => self.create_view(i, v),
+            Change::DropView(v) => self.drop_view(i, v),
+            Change::ReplaceView { from, to } => {
+                self.rebuild_views.insert(to.name.clone());
+                self.drop_view(i, from);
+                self.create_view(i, to);
+            }
+            Change::CreateFunction(f) => self.push(CreateFunctions, i, format!("{};", strip_semicolon(&f.definition)), Lock::None),
+            Change::DropFunction(f) => self.push(DropFunctions, i, drop_function(f), Lock::None),
+            Change::ReplaceFunction { from, to } => {
+                // CREATE OR REPLACE cannot change the result type or kind.
+                if from.result != to.result || from.kind != to.kind {
+                    self.push(DropViews, i, drop_function(from), Lock::None);
+                }
+                self.push(CreateFunctions, i, format!("{};", strip_semicolon(&to.definition)), Lock::None);
+            }
+            Change::Comment { target, to, .. } => {
+                let what = self.target_sql(target);
+                let text = to.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
+                self.push(Metadata, i, format!("COMMENT ON {what} IS {text}"), Lock::None);
+            }
+            Change::Owner { target, to, .. } => {
+                if let Some(what) = self.owner_target_sql(target) {
+                    self.push(Metadata, i, format!("ALTER {what} OWNER TO {}", ident(to)), Lock::AccessExclusive);
+                }
+            }
+            Change::Privileges { target, from, to } => {
+                let object = self.grant_target_sql(target);
+                let owner = self.owner_of(target);
+                for sql in acl::statements(&object, target, from, to, owner.as_deref()) {
+                    self.push(Metadata, i, sql, Lock::None);
+                }
+            }
+        }
+    }
+
+    fn create_table(&mut self, i: usize, t: &Table) {
+        let mut sql = format!(
+            "CREATE {}TABLE {}",
+            if t.unlogged { "UNLOGGED " } else { "" },
+            t.name.sql()
+        );
+        if let Some(p) = &t.partition_of {
+            sql.push_str(&format!(" PARTITION OF {} {}", p.parent.sql(), p.bound));
+        } else {
+            let cols: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|c| c.is_local)
+                .map(|c| format!("    {}", column_definition(c)))
+                .collect();
+            if cols.is_empty() {
+                sql.push_str(" ()");
+            } else {
+                sql.push_str(&format!(" (\n{}\n)", cols.join(",\n")));
+            }
+            if !t.inherits.is_empty() {
+                let parents: Vec<String> = t.inherits.iter().map(QName::sql).collect();
+                sql.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+            }
+        }
+        if let Some(k) = &t.partition_key {
+            sql.push_str(&format!(" PARTITION BY {k}"));
+        }
+        if !t.options.is_empty() {
+            sql.push_str(&format!(" WITH ({})", t.options.join(", ")));
+        }
+        self.push(Phase::CreateTables, i, sql, Lock::None);
+        // Partition columns inherit from the parent; local NOT NULL / defaults must be set.
+        if t.partition_of.is_some() {
+            for c in t.columns.iter() {
+                if let Some(d) = &c.default {
+                    if self
+                        .parent_column(t, &c.name)
+                        .is_some_and(|pc| pc.default.as_ref() != Some(d))
+                    {
+                        self.push(
+                            Phase::CreateTables,
+                            i,
+                            format!(
+                                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                                t.name.sql(),
+                                ident(&c.name)
+                            ),
+                            Lock::None,
+                        );
+                    }
+                }
+            }
+        }
+        for c in &t.constraints {
+            self.add_constraint(i, &t.name, c);
+        }
+        for idx in &t.indexes {
+            // Indexes on a table created in this migration cannot block anyone.
+            self.push(
+                Phase::AddConstraintsAndIndexes,
+                i,
+                idx.definition.clone(),
+                Lock::Share,
+            );
+        }
+        for tr in &t.triggers {
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                tr.definition.clone(),
+                Lock::ShareRowExclusive,
+            );
+            if tr.enabled != "O" {
+                self.push(
+                    Phase::CreateTriggersAndPolicies,
+                    i,
+                    trigger_enable_sql(&t.name, &tr.name, &tr.enabled),
+                    Lock::ShareRowExclusive,
+                );
+            }
+        }
+        for p in &t.policies {
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                create_policy(&t.name, p),
+                Lock::AccessExclusive,
+            );
+        }
+        let defaults = Table {
+            unlogged: t.unlogged,
+            options: t.options.clone(),
+            rls_enabled: false,
+            rls_forced: false,
+            replica_identity: "d".into(),
+            ..t.clone()
+        };
+        self.alter_table_properties(i, &defaults, t);
+        if let Some(c) = &t.comment {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("COMMENT ON TABLE {} IS {}", t.name.sql(), literal(c)),
+                Lock::None,
+            );
+        }
+        for c in &t.columns {
+            if let Some(text) = &c.comment {
+                self.push(
+                    Phase::Metadata,
+                    i,
+                    format!(
+                        "COMMENT ON COLUMN {}.{} IS {}",
+                        t.name.sql(),
+                        ident(&c.name),
+                        literal(text)
+                    ),
+                    Lock::None,
+                );
+            }
+        }
+        for c in &t.constraints {
+            if let Some(text) = &c.comment {
+                self.push(
+                    Phase::Metadata,
+                    i,
+                    format!(
+                        "COMMENT ON CONSTRAINT {} ON {} IS {}",
+                        ident(&c.name),
+                        t.name.sql(),
+                        literal(text)
+                    ),
+                    Lock::None,
+                );
+            }
+        }
+        if !t.acl.is_empty() {
+            let target = Target::Relation(t.name.clone());
+            for sql in acl::statements(
+                &format!("TABLE {}", t.name.sql()),
+                &target,
+                &[],
+                &t.acl,
+                Some(&t.owner),
+            ) {
+                self.push(Phase::Metadata, i, sql, Lock::None);
+            }
+        }
+        for c in &t.columns {
+            if !c.acl.is_empty() {
+                let target = Target::Column(t.name.clone(), c.name.clone());
+                for sql in acl::statements(
+                    &format!("TABLE {}", t.name.sql()),
+                    &target,
+                    &[],
+                    &c.acl,
+                    Some(&t.owner),
+                ) {
+                    self.push(Phase::Metadata, i, sql, Lock::None);
+                }
+            }
+        }
+    }
+
+    fn parent_column(&self, t: &Table, name: &str) -> Option<&Column> {
+        let parent = &t.partition_of.as_ref()?.parent;
+        self.to
+            .tables
+            .iter()
+            .find(|p| &p.name == parent)?
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+    }
+
+    fn alter_table_properties(&mut self, i: usize, from: &Table, to: &Table) {
+        let t = to.name.sql();
+        if from.unlogged != to.unlogged {
+            self.push_full(
+                Phase::TableProperties,
+                i,
+                format!(
+                    "ALTER TABLE {t} SET {}",
+                    if to.unlogged { "UNLOGGED" } else { "LOGGED" }
+                ),
+                Lock::AccessExclusive,
+                true,
+                false,
+                true,
+            );
+        }
+        if from.rls_enabled != to.rls_enabled {
+            self.push(
+                Phase::TableProperties,
+                i,
+                format!(
+                    "ALTER TABLE {t} {} ROW LEVEL SECURITY",
+                    if to.rls_enabled { "ENABLE" } else { "DISABLE" }
+                ),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.rls_forced != to.rls_forced {
+            self.push(
+                Phase::TableProperties,
+                i,
+                format!(
+                    "ALTER TABLE {t} {}FORCE ROW LEVEL SECURITY",
+                    if to.rls_forced { "" } else { "NO " }
+                ),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.replica_identity != to.replica_identity {
+            let what = match to.replica_identity.as_str() {
+                "n" => "NOTHING".to_string(),
+                "f" => "FULL".to_string(),
+                "i" => {
+                    self.refuse(format!("table {}", to.name), "REPLICA IDENTITY USING INDEX is not migrated yet; set it in a migration you write");
+                    return;
+                }
+                _ => "DEFAULT".to_string(),
+            };
+            self.push(
+                Phase::TableProperties,
+                i,
+                format!("ALTER TABLE {t} REPLICA IDENTITY {what}"),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.options != to.options {
+            let removed: Vec<String> = from
+                .options
+                .iter()
+                .filter_map(|o| o.split_once('=').map(|(k, _)| k.to_string()))
+                .filter(|k| !to.options.iter().any(|o| o.starts_with(&format!("{k}="))))
+                .collect();
+            if !removed.is_empty() {
+                self.push(
+                    Phase::TableProperties,
+                    i,
+                    format!("ALTER TABLE {t} RESET ({})", removed.join(", ")),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+            if !to.options.is_empty() {
+                self.push(
+                    Phase::TableProperties,
+                    i,
+                    format!("ALTER TABLE {t} SET ({})", to.options.join(", ")),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+        }
+    }
+
+    fn alter_column(&mut self, i: usize, table: &QName, from: &Column, to: &Column) {
+        let t = table.sql();
+        let c = ident(&to.name);
+        let alter = format!("ALTER TABLE {t} ALTER COLUMN {c}");
+        if from.generated != to.generated {
+            match (&from.generated, &to.generated) {
+                (Some(_), None) => self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!("{alter} DROP EXPRESSION"),
+                    Lock::AccessExclusive,
+                ),
+                _ => {
+                    // No ALTER form before PostgreSQL 17: drop and add the column.
+                    self.push(
+                        Phase::AlterColumns,
+                        i,
+                        format!("ALTER TABLE {t} DROP COLUMN {c}"),
+                        Lock::AccessExclusive,
+                    );
+                    self.push_full(
+                        Phase::AlterColumns,
+                        i,
+                        format!("ALTER TABLE {t} ADD COLUMN {}", column_definition(to)),
+                        Lock::AccessExclusive,
+                        true,
+                        false,
+                        true,
+                    );
+                    return;
+                }
+            }
+        }
+        if from.identity.is_some() && to.identity.is_none() {
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("{alter} DROP IDENTITY"),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.default != to.default && from.default.is_some() && to.default.is_none() {
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("{alter} DROP DEFAULT"),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.data_type != to.data_type || from.collation != to.collation {
+            // The old default may not cast to the new type.
+            if from.default.is_some() && to.default.is_some() && from.default == to.default {
+                self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!("{alter} DROP DEFAULT"),
+                    Lock::AccessExclusive,
+                );
+            }
+            let collate = to
+                .collation
+                .as_ref()
+                .map(|c| format!(" COLLATE {c}"))
+                .unwrap_or_default();
+            // Enums have no casts to other types; their text form does.
+            let via_text = if self.is_enum(&from.data_type) {
+                "::text"
+            } else {
+                ""
+            };
+            self.push_full(
+                Phase::AlterColumns,
+                i,
+                format!(
+                    "{alter} TYPE {}{collate} USING {c}{via_text}::{}",
+                    to.data_type, to.data_type
+                ),
+                Lock::AccessExclusive,
+                true,
+                false,
+                true,
+            );
+            if from.default.is_some() && to.default.is_some() && from.default == to.default {
+                if let Some(d) = &to.default {
+                    self.push(
+                        Phase::AlterColumns,
+                        i,
+                        format!("{alter} SET DEFAULT {d}"),
+                        Lock::AccessExclusive,
+                    );
+                }
+            }
+        }
+        if from.default != to.default {
+            if let Some(d) = &to.default {
+                self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!("{alter} SET DEFAULT {d}"),
+                    Lock::AccessExclusive,
+                );
+            }
+        }
+        if from.not_null != to.not_null {
+            if to.not_null {
+                self.set_not_null(i, table, &to.name);
+            } else {
+                self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!("{alter} DROP NOT NULL"),
+                    Lock::AccessExclusive,
+                );
+            }
+        }
+        match (&from.identity, &to.identity) {
+            (None, Some(id)) => self.push(
+                Phase::AlterColumns,
+                i,
+                format!(
+                    "{alter} ADD GENERATED {} AS IDENTITY ({})",
+                    identity_kind(id),
+                    sequence_options(&id_seq(id))
+                ),
+                Lock::AccessExclusive,
+            ),
+            (Some(a), Some(b)) if a != b => {
+                let mut parts = Vec::new();
+                if a.generation != b.generation {
+                    parts.push(format!("SET GENERATED {}", identity_kind(b)));
+                }
+                let o = id_seq(b);
+                parts.push(format!(
+                    "SET START WITH {} SET INCREMENT BY {} SET MINVALUE {} SET MAXVALUE {} SET CACHE {} SET {}",
+                    o.start, o.increment, o.min, o.max, o.cache, if o.cycle { "CYCLE" } else { "NO CYCLE" }
+                ));
+                self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!("{alter} {}", parts.join(" ")),
+                    Lock::AccessExclusive,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn set_not_null(&mut self, i: usize, table: &QName, column: &str) {
+        let t = table.sql();
+        let c = ident(column);
+        if self.opts.online {
+            // A validated CHECK lets SET NOT NULL skip its scan (PostgreSQL 12+).
+            let check = ident(&format!("{}_not_null_tmp", truncate(column, 40)));
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({c} IS NOT NULL) NOT VALID"),
+                Lock::AccessExclusive,
+            );
+            self.push_full(
+                Phase::AlterColumns,
+                i,
+                format!("ALTER TABLE {t} VALIDATE CONSTRAINT {check}"),
+                Lock::ShareUpdateExclusive,
+                false,
+                true,
+                true,
+            );
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
+                Lock::AccessExclusive,
+            );
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("ALTER TABLE {t} DROP CONSTRAINT {check}"),
+                Lock::AccessExclusive,
+            );
+        } else {
+            self.push_full(
+                Phase::AlterColumns,
+                i,
+                format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
+                Lock::AccessExclusive,
+                false,
+                true,
+                true,
+            );
+        }
+    }
+
+    fn add_constraint(&mut self, i: usize, table: &QName, c: &Constraint) {
+        let t = table.sql();
+        let name = ident(&c.name);
+        let table_is_new = !self.from.tables.iter().any(|x| &x.name == table);
+        let phase = if c.kind == "f" {
+            Phase::AddForeignKeys
+        } else {
+            Phase::AddConstraintsAndIndexes
+        };
+        let (lock, scans) = match c.kind.as_str() {
+            "f" => (Lock::ShareRowExclusive, c.validated),
+            "c" => (Lock::AccessExclusive, c.validated),
+            _ => (Lock::AccessExclusive, true),
+        };
+        if self.opts.online && !table_is_new && c.validated && matches!(c.kind.as_str(), "f" | "c")
+        {
+            self.push(
+                phase,
+                i,
+                format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {name} {} NOT VALID",
+                    c.definition
+                ),
+                lock,
+            );
+            self.push_full(
+                phase,
+                i,
+                format!("ALTER TABLE {t} VALIDATE CONSTRAINT {name}"),
+                Lock::ShareUpdateExclusive,
+                false,
+                true,
+                true,
+            );
+        } else {
+            self.push_full(
+                phase,
+                i,
+                format!("ALTER TABLE {t} ADD CONSTRAINT {name} {}", c.definition),
+                lock,
+                false,
+                scans && !table_is_new,
+                true,
+            );
+        }
+    }
+
+    fn add_index(&mut self, i: usize, table: &QName, index: &Index) {
+        let relation_is_new = !self.from.tables.iter().any(|x| &x.name == table)
+            && !self.from.views.iter().any(|v| &v.name == table);
+        if self.opts.online && !relation_is_new {
+            let sql = index
+                .definition
+                .replacen(" INDEX ", " INDEX CONCURRENTLY ", 1);
+            self.push_full(
+                Phase::AddConstraintsAndIndexes,
+                i,
+                sql,
+                Lock::ShareUpdateExclusive,
+                false,
+                true,
+                false,
+            );
+        } else {
+            let phase = if self.to.views.iter().any(|v| &v.name == table) {
+                Phase::CreateTriggersAndPolicies
+            } else {
+                Phase::AddConstraintsAndIndexes
+            };
+            self.push_full(
+                phase,
+                i,
+                index.definition.clone(),
+                Lock::Share,
+                false,
+                !relation_is_new,
+                true,
+            );
+        }
+    }
+
+    fn create_view(&mut self, i: usize, v: &View) {
+        let with = if v.options.is_empty() {
+            String::new()
+        } else {
+            format!(" WITH ({})", v.options.join(", "))
+        };
+        let kind = if v.materialized {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        };
+        self.push(
+            Phase::CreateViews,
+            i,
+            format!(
+                "CREATE {kind} {}{with} AS\n{}",
+                v.name.sql(),
+                strip_semicolon(&v.definition)
+            ),
+            Lock::None,
+        );
+        for idx in &v.indexes {
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                idx.definition.clone(),
+                Lock::Share,
+            );
+        }
+        if let Some(c) = &v.comment {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("COMMENT ON {kind} {} IS {}", v.name.sql(), literal(c)),
+                Lock::None,
+            );
+        }
+        if !v.acl.is_empty() {
+            let target = Target::Relation(v.name.clone());
+            for sql in acl::statements(
+                &format!("TABLE {}", v.name.sql()),
+                &target,
+                &[],
+                &v.acl,
+                Some(&v.owner),
+            ) {
+                self.push(Phase::Metadata, i, sql, Lock::None);
+            }
+        }
+    }
+
+    fn drop_view(&mut self, i: usize, v: &View) {
+        let kind = if v.materialized {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        };
+        self.push(
+            Phase::DropViews,
+            i,
+            format!("DROP {kind} {}", v.name.sql()),
+            Lock::AccessExclusive,
+        );
+    }
+
+    fn recreate_enum(&mut self, i: usize, from: &EnumType, to: &EnumType) {
+        let users = self.type_users(&to.name);
+        let tmp = QName::new(
+            to.name.schema.clone(),
+            format!("{}__pgkeel_old", truncate(&to.name.name, 50)),
+        );
+        self.push(
+            Phase::CreateTypes,
+            i,
+            format!(
+                "ALTER TYPE {} RENAME TO {}",
+                from.name.sql(),
+                ident(&tmp.name)
+            ),
+            Lock::None,
+        );
+        self.push(
+            Phase::CreateTypes,
+            i,
+            create_enum(&to.name, &to.labels),
+            Lock::None,
+        );
+        for (table, column, array) in users {
+            let new_type = format!("{}{}", to.name.sql(), if array { "[]" } else { "" });
+            let default = self
+                .to
+                .tables
+                .iter()
+                .find(|t| t.name == table)
+                .and_then(|t| t.columns.iter().find(|c| c.name == column))
+                .and_then(|c| c.default.clone());
+            let alter = format!(
+                "ALTER TABLE {} ALTER COLUMN {}",
+                table.sql(),
+                ident(&column)
+            );
+            if default.is_some() {
+                self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!("{alter} DROP DEFAULT"),
+                    Lock::AccessExclusive,
+                );
+            }
+            self.push_full(
+                Phase::CreateTypes,
+                i,
+                format!(
+                    "{alter} TYPE {new_type} USING {}::text{}::{new_type}",
+                    ident(&column),
+                    if array { "[]" } else { "" }
+                ),
+                Lock::AccessExclusive,
+                true,
+                false,
+                true,
+            );
+            if let Some(d) = default {
+                self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!("{alter} SET DEFAULT {d}"),
+                    Lock::AccessExclusive,
+                );
+            }
+        }
+        self.push(
+            Phase::DropTypes,
+            i,
+            format!("DROP TYPE {}", tmp.sql()),
+            Lock::None,
+        );
+    }
+
+    /// Whether `data_type` (as `format_type` printed it) names an enum of the old schema.
+    fn is_enum(&self, data_type: &str) -> bool {
+        let base = data_type.trim_end_matches("[]");
+        self.from.enums.iter().any(|e| {
+            [
+                e.name.name.clone(),
+                format!("{}.{}", e.name.schema, e.name.name),
+                ident(&e.name.name),
+                e.name.sql(),
+            ]
+            .iter()
+            .any(|n| n == base)
+        })
+    }
+
+    /// Columns (in both schemas' existing tables) whose type is `ty` or an array of it.
+    fn type_users(&self, ty: &QName) -> Vec<(QName, String, bool)> {
+        let mut out = BTreeMap::new();
+        for t in &self.from.tables {
+            if self.dropped_tables.contains(&t.name)
+                || !self.to.tables.iter().any(|x| x.name == t.name)
+            {
+                continue;
+            }
+            for c in &t.columns {
+                let base = c.data_type.trim_end_matches("[]");
+                let array = c.data_type.ends_with("[]");
+                let names = [
+                    ty.name.clone(),
+                    format!("{}.{}", ty.schema, ty.name),
+                    ident(&ty.name),
+                    ty.sql(),
+                ];
+                if names.iter().any(|n| n == base) && c.is_local {
+                    out.insert((t.name.clone(), c.name.clone()), array);
+                }
+            }
+        }
+        out.into_iter().map(|((t, c), a)| (t, c, a)).collect()
+    }
+
+    fn alter_domain(&mut self, i: usize, from: &Domain, to: &Domain) {
+        let d = to.name.sql();
+        if from.base_type != to.base_type || from.collation != to.collation {
+            self.refuse(
+                format!("domain {}", to.name),
+                "its base type or collation changes; PostgreSQL cannot alter that in place",
+            );
+            return;
+        }
+        if from.default != to.default {
+            match &to.default {
+                Some(x) => self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!("ALTER DOMAIN {d} SET DEFAULT {x}"),
+                    Lock::None,
+                ),
+                None => self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!("ALTER DOMAIN {d} DROP DEFAULT"),
+                    Lock::None,
+                ),
+            }
+        }
+        if from.not_null != to.not_null {
+            self.push_full(
+                Phase::CreateTypes,
+                i,
+                format!(
+                    "ALTER DOMAIN {d} {} NOT NULL",
+                    if to.not_null { "SET" } else { "DROP" }
+                ),
+                Lock::None,
+                false,
+                to.not_null,
+                true,
+            );
+        }
+        for c in &from.checks {
+            if !to.checks.contains(c) {
+                self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!("ALTER DOMAIN {d} DROP CONSTRAINT {}", ident(&c.name)),
+                    Lock::None,
+                );
+            }
+        }
+        for c in &to.checks {
+            if !from.checks.contains(c) {
+                self.push_full(
+                    Phase::CreateTypes,
+                    i,
+                    format!(
+                        "ALTER DOMAIN {d} ADD CONSTRAINT {} {}",
+                        ident(&c.name),
+                        c.definition
+                    ),
+                    Lock::None,
+                    false,
+                    true,
+                    true,
+                );
+            }
+        }
+    }
+
+    fn relation_kind(&self, q: &QName) -> &'static str {
+        match self
+            .to
+            .views
+            .iter()
+            .chain(self.from.views.iter())
+            .find(|v| &v.name == q)
+        {
+            Some(v) if v.materialized => "MATERIALIZED VIEW",
+            Some(_) => "VIEW",
+            None => "TABLE",
+        }
+    }
+
+    fn target_sql(&self, t: &Target) -> String {
+        match t {
+            Target::Schema(s) => format!("SCHEMA {}", ident(s)),
+            Target::Relation(q) => format!("{} {}", self.relation_kind(q), q.sql()),
+            Target::Column(q, c) => format!("COLUMN {}.{}", q.sql(), ident(c)),
+            Target::Constraint(q, c) => format!("CONSTRAINT {} ON {}", ident(c), q.sql()),
+            Target::Trigger(q, c) => format!("TRIGGER {} ON {}", ident(c), q.sql()),
+            Target::Sequence(q) => format!("SEQUENCE {}", q.sql()),
+            Target::Type(q) => format!("TYPE {}", q.sql()),
+            Target::Domain(q) => format!("DOMAIN {}", q.sql()),
+            Target::Function {
+                name,
+                arguments,
+                procedure,
+            } => {
+                format!(
+                    "{} {}({arguments})",
+                    if *procedure { "PROCEDURE" } else { "FUNCTION" },
+                    name.sql()
+                )
+            }
+        }
+    }
+
+    fn owner_target_sql(&self, t: &Target) -> Option<String> {
+        match t {
+            Target::Column(..) | Target::Constraint(..) | Target::Trigger(..) => None,
+            other => Some(self.target_sql(other)),
+        }
+    }
+
+    fn grant_target_sql(&self, t: &Target) -> String {
+        match t {
+            Target::Relation(q) | Target::Column(q, _) => format!("TABLE {}", q.sql()),
+            Target::Domain(q) => format!("DOMAIN {}", q.sql()),
+            other => self.target_sql(other),
+        }
+    }
+
+    fn owner_of(&self, t: &Target) -> Option<String> {
+        let s = self.to;
+        match t {
+            Target::Schema(n) => s
+                .schemas
+                .iter()
+                .find(|x| &x.name == n)
+                .map(|x| x.owner.clone()),
+            Target::Relation(q) | Target::Column(q, _) => s
+                .tables
+                .iter()
+                .find(|x| &x.name == q)
+                .map(|x| x.owner.clone())
+                .or_else(|| {
+                    s.views
+                        .iter()
+                        .find(|x| &x.name == q)
+                        .map(|x| x.owner.clone())
+                }),
+            Target::Sequence(q) => s
+                .sequences
+                .iter()
+                .find(|x| &x.name == q)
+                .map(|x| x.owner.clone()),
+            Target::Function {
+                name, arguments, ..
+            } => s
+                .functions
+                .iter()
+                .find(|f| &f.name == name && &f.arguments == arguments)
+                .map(|f| f.owner.clone()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn finish(mut self, changes: &[Change]) -> (Vec<Step>, Vec<Refusal>) {
+        self.rebuild_dependent_views(changes);
+        self.order_tables();
+        self.order_views();
+        self.steps.sort_by_key(|(phase, order, _)| (*phase, *order));
+        (
+            self.steps.into_iter().map(|(_, _, s)| s).collect(),
+            self.refusals,
+        )
+    }
+
+    /// Views that read a relation whose columns change (or that is rebuilt) must be dropped
+    /// first and created again afterwards, transitively.
+    fn rebuild_dependent_views(&mut self, changes: &[Change]) {
+        let mut touched: BTreeSet<QName> = BTreeSet::new();
+        for c in changes {
+            match c {
+                Change::AlterColumn { table, from, to }
+                    if from.data_type != to.data_type
+                        || from.collation != to.collation
+                        || from.generated != to.generated =>
+                {
+                    touched.insert(table.clone());
+                }
+                Change::DropColumn { table, .. } => {
+                    touched.insert(table.clone());
+                }
+                Change::ReplaceView { to, .. } => {
+                    touched.insert(to.name.clone());
+                }
+                Change::DropTable(t) => {
+                    touched.insert(t.name.clone());
+                }
+                Change::DropView(v) => {
+                    touched.insert(v.name.clone());
+                }
+                Change::RecreateEnum { to, .. } => {
+                    for (t, _, _) in self.type_users(&to.name) {
+                        touched.insert(t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        loop {
+            let mut grew = false;
+            for v in &self.from.views {
+                if touched.contains(&v.name) {
+                    continue;
+                }
+                if v.depends_on.iter().any(|d| touched.contains(d)) {
+                    touched.insert(v.name.clone());
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        let already: BTreeSet<QName> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::ReplaceView { to, .. } => Some(to.name.clone()),
+                Change::DropView(v) | Change::CreateView(v) => Some(v.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let from_views: Vec<View> = self.from.views.clone();
+        for v in &from_views {
+            if touched.contains(&v.name) && !already.contains(&v.name) {
+                if let Some(new) = self.to.views.iter().find(|x| x.name == v.name).cloned() {
+                    let idx = changes.len();
+                    self.rebuild_views.insert(v.name.clone());
+                    self.drop_view(idx, v);
+                    self.create_view(idx, &new);
+                }
+            }
+        }
+    }
+
+    /// Parents before partitions and children when creating; the reverse when dropping.
+    fn order_tables(&mut self) {
+        let depth = |schema: &Schema, name: &QName| -> usize {
+            let mut d = 0;
+            let mut cur = name.clone();
+            while let Some(t) = schema.tables.iter().find(|t| t.name == cur) {
+                let parent = t
+                    .partition_of
+                    .as_ref()
+                    .map(|p| p.parent.clone())
+                    .or_else(|| t.inherits.first().cloned());
+                match parent {
+                    Some(p) if d < 32 => {
+                        d += 1;
+                        cur = p;
+                    }
+                    _ => break,
+                }
+            }
+            d
+        };
+        let to = self.to;
+        let from = self.from;
+        let mut keyed: Vec<(Phase, usize, usize, Step)> = self
+            .steps
+            .drain(..)
+            .map(|(phase, order, step)| {
+                let key = match phase {
+                    Phase::CreateTables => table_in(&step.sql, "TABLE ")
+                        .map(|q| depth(to, &q))
+                        .unwrap_or(0),
+                    Phase::DropTables => {
+                        1000 - table_in(&step.sql, "TABLE ")
+                            .map(|q| depth(from, &q))
+                            .unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                (phase, key, order, step)
+            })
+            .collect();
+        keyed.sort_by_key(|(phase, key, order, _)| (*phase, *key, *order));
+        self.steps = keyed
+            .into_iter()
+            .enumerate()
+            .map(|(n, (phase, _, _, step))| (phase, n, step))
+            .collect();
+    }
+
+    /// Views in dependency order (creates: dependencies first; drops: dependents first).
+    fn order_views(&mut self) {
+        let rank = |schema: &Schema| -> BTreeMap<QName, usize> {
+            let mut rank: BTreeMap<QName, usize> = BTreeMap::new();
+            fn visit(
+                v: &QName,
+                schema: &Schema,
+                rank: &mut BTreeMap<QName, usize>,
+                depth: usize,
+            ) -> usize {
+                if let Some(r) = rank.get(v) {
+                    return *r;
+                }
+                let Some(view) = schema.views.iter().find(|x| &x.name == v) else {
+                    return 0;
+                };
+                let r = if depth > 64 {
+                    0
+                } else {
+                    view.depends_on
+                        .iter()
+                        .map(|d| visit(d, schema, rank, depth + 1) + 1)
+                        .max()
+                        .unwrap_or(0)
+                };
+                rank.insert(v.clone(), r);
+                r
+            }
+            for v in &schema.views {
+                visit(&v.name, schema, &mut rank, 0);
+            }
+            rank
+        };
+        let to_rank = rank(self.to);
+        let from_rank = rank(self.from);
+        let mut keyed: Vec<(Phase, usize, usize, Step)> = self
+            .steps
+            .drain(..)
+            .map(|(phase, order, step)| {
+                let key = match phase {
+                    Phase::CreateViews => view_in(&step.sql)
+                        .and_then(|q| to_rank.get(&q).copied())
+                        .unwrap_or(0),
+                    Phase::DropViews => {
+                        1000 - view_in(&step.sql)
+                            .and_then(|q| from_rank.get(&q).copied())
+                            .unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                (phase, key, order, step)
+            })
+            .collect();
+        keyed.sort_by_key(|(phase, key, order, _)| (*phase, *key, *order));
+        self.steps = keyed
+            .into_iter()
+            .enumerate()
+            .map(|(n, (phase, _, _, step))| (phase, n, step))
+            .collect();
+    }
+}
+
+/// The view a CREATE/DROP VIEW step (or an index on it) is about, for ordering.
+fn view_in(sql: &str) -> Option<QName> {
+    for marker in ["VIEW ", " ON "] {
+        if let Some(q) = table_in(sql, marker) {
+            return Some(q);
+        }
+    }
+    None
+}
+
+/// Parses the `"schema"."name"` that follows `marker` in generated SQL.
+fn table_in(sql: &str, marker: &str) -> Option<QName> {
+    let rest = &sql[sql.find(marker)? + marker.len()..];
+    let rest = rest.strip_prefix("ONLY ").unwrap_or(rest);
+    let (schema, rest) = parse_quoted(rest)?;
+    let rest = rest.strip_prefix('.')?;
+    let (name, _) = parse_quoted(rest)?;
+    Some(QName::new(schema, name))
+}
+
+fn parse_quoted(s: &str) -> Option<(String, &str)> {
+    let s = s.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().map(|(_, c)| *c) == Some('"') {
+                out.push('"');
+                chars.next();
+            } else {
+                return Some((out, &s[i + 1..]));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+fn version_key(v: &str) -> Vec<u64> {
+    v.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn seq_opts(s: &Sequence) -> SeqOpts {
+    SeqOpts {
+        data_type: Some(s.data_type.clone()),
+        start: s.start,
+        increment: s.increment,
+        min: s.min,
+        max: s.max,
+        cache: s.cache,
+        cycle: s.cycle,
+    }
+}
+
+fn create_enum(name: &QName, labels: &[String]) -> String {
+    let values: Vec<String> = labels.iter().map(|l| literal(l)).collect();
+    format!("CREATE TYPE {} AS ENUM ({})", name.sql(), values.join(", "))
+}
+
+fn create_domain(d: &Domain) -> String {
+    let mut s = format!("CREATE DOMAIN {} AS {}", d.name.sql(), d.base_type);
+    if let Some(c) = &d.collation {
+        s.push_str(&format!(" COLLATE {c}"));
+    }
+    if let Some(x) = &d.default {
+        s.push_str(&format!(" DEFAULT {x}"));
+    }
+    if d.not_null {
+        s.push_str(" NOT NULL");
+    }
+    for c in &d.checks {
+        s.push_str(&format!(" CONSTRAINT {} {}", ident(&c.name), c.definition));
+    }
+    s
+}
+
+fn create_composite(c: &CompositeType) -> String {
+    let attrs: Vec<String> = c
+        .attributes
+        .iter()
+        .map(|a| format!("{} {}", ident(&a.name), a.definition))
+        .collect();
+    format!("CREATE TYPE {} AS ({})", c.name.sql(), attrs.join(", "))
+}
+
+fn drop_function(f: &Function) -> String {
+    format!(
+        "DROP {} {}",
+        if f.kind == "p" {
+            "PROCEDURE"
+        } else {
+            "FUNCTION"
+        },
+        f.signature_sql()
+    )
+}
+
+fn create_policy(table: &QName, p: &Policy) -> String {
+    let roles: Vec<String> = p
+        .roles
+        .iter()
+        .map(|r| {
+            if r == "public" {
+                "PUBLIC".to_string()
+            } else {
+                ident(r)
+            }
+        })
+        .collect();
+    let mut s = format!(
+        "CREATE POLICY {} ON {} AS {} FOR {} TO {}",
+        ident(&p.name),
+        table.sql(),
+        if p.permissive {
+            "PERMISSIVE"
+        } else {
+            "RESTRICTIVE"
+        },
+        p.command,
+        roles.join(", ")
+    );
+    if let Some(u) = &p.using {
+        s.push_str(&format!(" USING ({u})"));
+    }
+    if let Some(w) = &p.with_check {
+        s.push_str(&format!(" WITH CHECK ({w})"));
+    }
+    s
+}
+
+fn trigger_enable_sql(table: &QName, name: &str, state: &str) -> String {
+    let what = match state {
+        "D" => "DISABLE TRIGGER",
+        "R" => "ENABLE REPLICA TRIGGER",
+        "A" => "ENABLE ALWAYS TRIGGER",
+        _ => "ENABLE TRIGGER",
+    };
+    format!("ALTER TABLE {} {what} {}", table.sql(), ident(name))
+}

@@ -1,0 +1,410 @@
+//! `pgkeel diff`: the schema comparison report (human, markdown), the migration (sql), and the
+//! JSON document.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{write_json, Format, Style};
+use crate::catalog::model::{QName, Schema};
+use crate::diff::{Change, Class, Classification};
+use crate::plan::{self, Refusal, Step};
+
+pub struct Input<'a> {
+    pub from_label: String,
+    pub to_label: String,
+    pub from: &'a Schema,
+    pub to: &'a Schema,
+    pub changes: &'a [Change],
+    pub steps: &'a [Step],
+    pub refusals: &'a [Refusal],
+}
+
+#[derive(Serialize)]
+struct ChangeDoc<'a> {
+    description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    table: Option<String>,
+    classification: Classification,
+    change: &'a Change,
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    from: &'a str,
+    to: &'a str,
+    has_changes: bool,
+    verdict: &'static str,
+    summary: Summary,
+    changes: Vec<ChangeDoc<'a>>,
+    steps: &'a [Step],
+    refused: Vec<String>,
+    sql: String,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    tables_identical: usize,
+    tables_changed: usize,
+    tables_added: usize,
+    tables_removed: usize,
+    breaking: usize,
+    hazards: usize,
+}
+
+fn classified<'a>(input: &Input<'a>) -> Vec<(Classification, &'a Change)> {
+    input
+        .changes
+        .iter()
+        .map(|c| {
+            let new = c
+                .table()
+                .is_some_and(|t| !input.from.tables.iter().any(|x| &x.name == t));
+            (c.classify(new), c)
+        })
+        .collect()
+}
+
+fn summary(input: &Input<'_>, classes: &[(Classification, &Change)]) -> Summary {
+    let mut s = Summary::default();
+    let changed: std::collections::BTreeSet<&QName> = input
+        .changes
+        .iter()
+        .filter(|c| !matches!(c, Change::CreateTable(_) | Change::DropTable(_)))
+        .filter_map(Change::table)
+        .collect();
+    for t in &input.to.tables {
+        if input.from.tables.iter().any(|x| x.name == t.name) {
+            if changed.contains(&t.name) {
+                s.tables_changed += 1;
+            } else {
+                s.tables_identical += 1;
+            }
+        } else {
+            s.tables_added += 1;
+        }
+    }
+    s.tables_removed = input
+        .from
+        .tables
+        .iter()
+        .filter(|t| !input.to.tables.iter().any(|x| x.name == t.name))
+        .count();
+    s.breaking = classes
+        .iter()
+        .filter(|(c, _)| c.class == Class::Breaking)
+        .count();
+    s.hazards = classes
+        .iter()
+        .filter(|(c, _)| c.class == Class::Hazard)
+        .count();
+    s
+}
+
+fn verdict(s: &Summary) -> &'static str {
+    if s.breaking > 0 {
+        "breaking"
+    } else if s.hazards > 0 {
+        "review"
+    } else {
+        "safe"
+    }
+}
+
+pub fn render(
+    input: &Input<'_>,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let classes = classified(input);
+    let s = summary(input, &classes);
+    match format {
+        Format::Sql => {
+            let sql = plan::to_sql(input.steps);
+            if sql.is_empty() {
+                writeln!(out, "-- no differences")
+            } else {
+                out.write_all(sql.as_bytes())
+            }
+        }
+        Format::Json => {
+            let doc = Doc {
+                from: &input.from_label,
+                to: &input.to_label,
+                has_changes: !input.changes.is_empty(),
+                verdict: verdict(&s),
+                changes: classes
+                    .iter()
+                    .map(|(c, ch)| ChangeDoc {
+                        description: ch.describe(),
+                        table: ch.table().map(|t| t.to_string()),
+                        classification: c.clone(),
+                        change: ch,
+                    })
+                    .collect(),
+                summary: s,
+                steps: input.steps,
+                refused: input.refusals.iter().map(|r| r.to_string()).collect(),
+                sql: plan::to_sql(input.steps),
+            };
+            write_json(out, "diff", &doc)
+        }
+        Format::Markdown => markdown(input, &classes, &s, out),
+        Format::Human => human(input, &classes, &s, style, out),
+    }
+}
+
+fn by_table<'a>(
+    classes: &'a [(Classification, &'a Change)],
+) -> (
+    BTreeMap<&'a QName, Vec<&'a (Classification, &'a Change)>>,
+    Vec<&'a (Classification, &'a Change)>,
+) {
+    let mut tables: BTreeMap<&QName, Vec<&(Classification, &Change)>> = BTreeMap::new();
+    let mut other = Vec::new();
+    for item in classes {
+        match item.1.table() {
+            Some(t) => tables.entry(t).or_default().push(item),
+            None => other.push(item),
+        }
+    }
+    (tables, other)
+}
+
+fn mark(c: &Change) -> &'static str {
+    match c {
+        Change::CreateTable(_)
+        | Change::AddColumn { .. }
+        | Change::AddConstraint { .. }
+        | Change::AddIndex { .. }
+        | Change::AddTrigger { .. }
+        | Change::AddPolicy { .. }
+        | Change::CreateView(_)
+        | Change::CreateFunction(_)
+        | Change::CreateSchema(_)
+        | Change::CreateExtension(_)
+        | Change::CreateEnum(_)
+        | Change::CreateDomain(_)
+        | Change::CreateComposite(_)
+        | Change::CreateSequence(_)
+        | Change::AddEnumValue { .. } => "➕",
+        Change::DropTable(_)
+        | Change::DropColumn { .. }
+        | Change::DropConstraint { .. }
+        | Change::DropIndex { .. }
+        | Change::DropTrigger { .. }
+        | Change::DropPolicy { .. }
+        | Change::DropView(_)
+        | Change::DropFunction(_)
+        | Change::DropSchema(_)
+        | Change::DropExtension(_)
+        | Change::DropEnum(_)
+        | Change::DropDomain(_)
+        | Change::DropComposite(_)
+        | Change::DropSequence(_) => "➖",
+        _ => "🔄",
+    }
+}
+
+fn verdict_line(s: &Summary) -> String {
+    match verdict(s) {
+        "breaking" => format!(
+            "Breaking: {} change{} ❌",
+            s.breaking,
+            if s.breaking == 1 { "" } else { "s" }
+        ),
+        "review" => format!(
+            "Review: {} hazard{} ⚠️",
+            s.hazards,
+            if s.hazards == 1 { "" } else { "s" }
+        ),
+        _ => "Safe to deploy ✅".to_string(),
+    }
+}
+
+fn human(
+    input: &Input<'_>,
+    classes: &[(Classification, &Change)],
+    s: &Summary,
+    st: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "Schema Comparison: {} vs {}",
+            input.from_label, input.to_label
+        ))
+    )?;
+    writeln!(out, "═══════════════════════════════════════════════")?;
+    writeln!(out)?;
+    if input.changes.is_empty() {
+        writeln!(
+            out,
+            "✅ {} tables match perfectly; no differences",
+            s.tables_identical
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "✅ {} tables match perfectly", s.tables_identical)?;
+    if s.tables_changed > 0 {
+        writeln!(out, "⚠️  {} tables have differences", s.tables_changed)?;
+    }
+    if s.tables_added > 0 {
+        writeln!(
+            out,
+            "➕ {} tables only in {}",
+            s.tables_added, input.to_label
+        )?;
+    }
+    if s.tables_removed > 0 {
+        writeln!(
+            out,
+            "➖ {} tables only in {}",
+            s.tables_removed, input.from_label
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "DIFFERENCES:")?;
+    let (tables, other) = by_table(classes);
+    let n = tables.len();
+    for (i, (table, items)) in tables.iter().enumerate() {
+        let last = i + 1 == n && other.is_empty();
+        writeln!(
+            out,
+            "{} {}",
+            if last { "└─" } else { "├─" },
+            st.bold(&table.to_string())
+        )?;
+        for (j, (_, c)) in items.iter().enumerate() {
+            writeln!(
+                out,
+                "{}  {} {} {}",
+                if last { " " } else { "│" },
+                if j + 1 == items.len() {
+                    "└─"
+                } else {
+                    "├─"
+                },
+                mark(c),
+                c.describe()
+            )?;
+        }
+    }
+    for (j, (_, c)) in other.iter().enumerate() {
+        writeln!(
+            out,
+            "{} {} {}",
+            if j + 1 == other.len() {
+                "└─"
+            } else {
+                "├─"
+            },
+            mark(c),
+            c.describe()
+        )?;
+    }
+    writeln!(out)?;
+    let breaking: Vec<&(Classification, &Change)> = classes
+        .iter()
+        .filter(|(c, _)| c.class == Class::Breaking)
+        .collect();
+    let hazards: Vec<&(Classification, &Change)> = classes
+        .iter()
+        .filter(|(c, _)| c.class == Class::Hazard)
+        .collect();
+    if breaking.is_empty() {
+        writeln!(out, "BREAKING CHANGES: None detected")?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            st.bad(&format!("BREAKING CHANGES: {}", breaking.len()))
+        )?;
+        for (c, _) in &breaking {
+            for r in &c.reasons {
+                writeln!(out, "  - {r}")?;
+            }
+        }
+    }
+    if !hazards.is_empty() {
+        writeln!(out, "{}", st.warn(&format!("HAZARDS: {}", hazards.len())))?;
+        for (c, _) in &hazards {
+            for r in &c.reasons {
+                writeln!(out, "  - {r}")?;
+            }
+        }
+    }
+    for r in input.refusals {
+        writeln!(out, "{} {r}", st.bad("NOT MIGRATABLE:"))?;
+    }
+    writeln!(out, "RECOMMENDATION: {}", verdict_line(s))?;
+    Ok(())
+}
+
+fn markdown(
+    input: &Input<'_>,
+    classes: &[(Classification, &Change)],
+    s: &Summary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "### Schema comparison: `{}` → `{}`",
+        input.from_label, input.to_label
+    )?;
+    writeln!(out)?;
+    writeln!(out, "**{}**", verdict_line(s))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| identical tables | changed | added | removed | breaking | hazards |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |",
+        s.tables_identical, s.tables_changed, s.tables_added, s.tables_removed, s.breaking, s.hazards
+    )?;
+    writeln!(out)?;
+    if input.changes.is_empty() {
+        return writeln!(out, "No differences.");
+    }
+    writeln!(out, "| | change | class |\n|---|---|---|")?;
+    for (c, ch) in classes {
+        let class = match c.class {
+            Class::Safe => "safe",
+            Class::Hazard => "⚠️ hazard",
+            Class::Breaking => "❌ breaking",
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            mark(ch),
+            md_escape(&ch.describe()),
+            class
+        )?;
+    }
+    let reasons: Vec<&String> = classes
+        .iter()
+        .filter(|(c, _)| c.class != Class::Safe)
+        .flat_map(|(c, _)| c.reasons.iter())
+        .collect();
+    if !reasons.is_empty() {
+        writeln!(out)?;
+        for r in reasons {
+            writeln!(out, "- {}", md_escape(r))?;
+        }
+    }
+    for r in input.refusals {
+        writeln!(out, "\n> **Not migratable:** {}", md_escape(&r.to_string()))?;
+    }
+    let sql = plan::to_sql(input.steps);
+    if !sql.is_empty() {
+        let fence = if sql.contains("```") { "~~~~" } else { "```" };
+        writeln!(out, "\n<details><summary>SQL ({} statements)</summary>\n\n{fence}sql\n{sql}{fence}\n\n</details>", input.steps.len())?;
+    }
+    Ok(())
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
