@@ -48,7 +48,11 @@ struct Query {
     sql: &'static str,
 }
 
-const QUERIES: [Query; 14] = [
+const QUERIES: [Query; 15] = [
+    Query {
+        kind: "collations",
+        sql: include_str!("queries/collations.sql"),
+    },
     Query {
         kind: "schemas",
         sql: include_str!("queries/schemas.sql"),
@@ -219,12 +223,14 @@ fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogErro
     let mut views: Vec<View> = decode(json, "views")?;
     for v in &mut views {
         v.indexes = indexes.remove(&v.name).unwrap_or_default();
+        v.triggers = triggers.remove(&v.name).unwrap_or_default();
         v.depends_on.sort();
         v.depends_on.dedup();
     }
     let mut schema = Schema {
         schemas: decode(json, "schemas")?,
         extensions: decode(json, "extensions")?,
+        collations: decode(json, "collations")?,
         enums: decode(json, "enums")?,
         domains: decode(json, "domains")?,
         composites: decode(json, "composite types")?,
@@ -242,6 +248,7 @@ fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogErro
 pub fn canonicalize(s: &mut Schema) {
     s.schemas.sort_by(|a, b| a.name.cmp(&b.name));
     s.extensions.sort_by(|a, b| a.name.cmp(&b.name));
+    s.collations.sort_by(|a, b| a.name.cmp(&b.name));
     s.enums.sort_by(|a, b| a.name.cmp(&b.name));
     s.domains.sort_by(|a, b| a.name.cmp(&b.name));
     s.composites.sort_by(|a, b| a.name.cmp(&b.name));
@@ -264,5 +271,6 @@ pub fn canonicalize(s: &mut Schema) {
     }
     for v in &mut s.views {
         v.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        v.triggers.sort_by(|a, b| a.name.cmp(&b.name));
     }
 }

@@ -14,6 +14,8 @@ pub const SNAPSHOT_VERSION: u32 = 1;
 pub struct Schema {
     pub schemas: Vec<Namespace>,
     pub extensions: Vec<Extension>,
+    #[serde(default)]
+    pub collations: Vec<Collation>,
     pub enums: Vec<EnumType>,
     pub domains: Vec<Domain>,
     pub composites: Vec<CompositeType>,
@@ -65,6 +67,27 @@ pub struct Extension {
     pub name: String,
     pub schema: String,
     pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    #[serde(flatten)]
+    pub name: QName,
+    /// `libc`, `icu` or `builtin`.
+    pub provider: String,
+    pub deterministic: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_collate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_ctype: Option<String>,
+    /// ICU / builtin locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +311,9 @@ pub struct View {
     pub depends_on: Vec<QName>,
     #[serde(default)]
     pub indexes: Vec<Index>,
+    /// INSTEAD OF (and other) triggers on the view.
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

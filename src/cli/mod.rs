@@ -160,6 +160,10 @@ pub struct DiffArgs {
     /// Exit with 1 when there are differences.
     #[arg(long)]
     pub exit_code: bool,
+    /// Drop and recreate tables whose partitioning or inheritance changes (their rows are
+    /// lost). Without it such changes are refused.
+    #[arg(long)]
+    pub allow_recreate: bool,
     /// Do not report differences in column order (ALTER cannot change it).
     #[arg(long)]
     pub ignore_column_order: bool,

@@ -149,6 +149,7 @@ pub fn diff(args: &DiffArgs, file: &Loaded) -> Result<diff::Settings, Error> {
         to: side(&args.to, "--to")?,
         filter: filter(&args.filter, file),
         online: args.online,
+        allow_recreate: args.allow_recreate,
         exit_code: args.exit_code,
         ignore_column_order: args.ignore_column_order,
     })

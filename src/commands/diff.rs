@@ -32,6 +32,7 @@ pub struct Settings {
     pub to: Side,
     pub filter: Filter,
     pub online: bool,
+    pub allow_recreate: bool,
     pub exit_code: bool,
     pub ignore_column_order: bool,
 }
@@ -64,6 +65,7 @@ pub async fn run(
         &to.schema,
         PlanOptions {
             online: settings.online,
+            recreate_tables: settings.allow_recreate,
         },
     );
     if ctx.format == Format::Sql && !refusals.is_empty() {

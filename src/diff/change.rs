@@ -18,6 +18,7 @@ pub enum Target {
     Sequence(QName),
     Type(QName),
     Domain(QName),
+    Collation(QName),
     Function {
         name: QName,
         arguments: String,
@@ -33,6 +34,8 @@ pub enum Change {
     DropSchema(Namespace),
     CreateExtension(Extension),
     DropExtension(Extension),
+    CreateCollation(Collation),
+    DropCollation(Collation),
     AlterExtension {
         from: Extension,
         to: Extension,
@@ -235,6 +238,8 @@ impl Change {
             Change::AlterExtension { from, to } => {
                 format!("extension {} {} → {}", to.name, from.version, to.version)
             }
+            Change::CreateCollation(c) => format!("added collation {}", c.name),
+            Change::DropCollation(c) => format!("removed collation {}", c.name),
             Change::CreateEnum(e) => format!("added enum {} ({})", e.name, e.labels.join(", ")),
             Change::DropEnum(e) => format!("removed enum {}", e.name),
             Change::AddEnumValue { ty, label, .. } => format!("added value '{label}' to enum {ty}"),
@@ -378,6 +383,7 @@ pub(crate) fn target_name(t: &Target) -> String {
         Target::Sequence(q) => format!("sequence {q}"),
         Target::Type(q) => format!("type {q}"),
         Target::Domain(q) => format!("domain {q}"),
+        Target::Collation(q) => format!("collation {q}"),
         Target::Function {
             name, arguments, ..
         } => format!("function {name}({arguments})"),

@@ -59,7 +59,7 @@ impl Change {
         match self {
             Change::DropSchema(n) => Classification::breaking(format!("drops schema {} and everything left in it", n.name)),
             Change::DropExtension(e) => Classification::breaking(format!("drops extension {}; objects using it break", e.name)),
-            Change::DropEnum(_) | Change::DropDomain(_) | Change::DropComposite(_) => {
+            Change::DropEnum(_) | Change::DropDomain(_) | Change::DropComposite(_) | Change::DropCollation(_) => {
                 Classification::breaking("removes a type that code or columns may still use")
             }
             Change::RecreateEnum { from, to } => {

@@ -54,6 +54,39 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     );
 
     by_key(
+        &from.collations,
+        &to.collations,
+        |c| c.name.clone(),
+        &mut out,
+        |a, b, out| {
+            let strip = |c: &Collation| Collation {
+                owner: String::new(),
+                comment: None,
+                ..c.clone()
+            };
+            if strip(a) != strip(b) {
+                out.push(Change::DropCollation(a.clone()));
+                out.push(Change::CreateCollation(b.clone()));
+            }
+            if a.owner != b.owner {
+                out.push(Change::Owner {
+                    target: Target::Collation(a.name.clone()),
+                    from: a.owner.clone(),
+                    to: b.owner.clone(),
+                });
+            }
+            comment(
+                Target::Collation(a.name.clone()),
+                &a.comment,
+                &b.comment,
+                out,
+            );
+        },
+        Change::CreateCollation,
+        Change::DropCollation,
+    );
+
+    by_key(
         &from.enums,
         &to.enums,
         |e| e.name.clone(),
@@ -208,6 +241,20 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     |i| Change::DropIndex {
                         table: a.name.clone(),
                         index: i.clone(),
+                    },
+                    out,
+                );
+                keyed(
+                    &a.triggers,
+                    &b.triggers,
+                    |t| t.name.clone(),
+                    |t| Change::AddTrigger {
+                        table: b.name.clone(),
+                        trigger: t.clone(),
+                    },
+                    |t| Change::DropTrigger {
+                        table: a.name.clone(),
+                        trigger: t.clone(),
                     },
                     out,
                 );

@@ -1,7 +1,6 @@
 //! `diff` on plain values: no database.
 
 use super::*;
-use crate::catalog::model::*;
 
 fn col(name: &str, ty: &str, not_null: bool) -> Column {
     Column {

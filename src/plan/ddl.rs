@@ -149,81 +149,208 @@ impl<'a> Builder<'a> {
     pub(super) fn change(&mut self, i: usize, change: &Change) {
         use Phase::*;
         match change {
-            Change::CreateSchema(n) => self.push(CreateSchemas, i, format!("CREATE SCHEMA {}", ident(&n.name)), Lock::None),
-            Change::DropSchema(n) => self.push(DropSchemas, i, format!("DROP SCHEMA {}", ident(&n.name)), Lock::None),
+            Change::CreateSchema(n) => self.push(
+                CreateSchemas,
+                i,
+                format!("CREATE SCHEMA {}", ident(&n.name)),
+                Lock::None,
+            ),
+            Change::DropSchema(n) => self.push(
+                DropSchemas,
+                i,
+                format!("DROP SCHEMA {}", ident(&n.name)),
+                Lock::None,
+            ),
             Change::CreateExtension(e) => self.push(
                 CreateExtensions,
                 i,
-                format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {}", ident(&e.name), ident(&e.schema), literal(&e.version)),
+                format!(
+                    "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {}",
+                    ident(&e.name),
+                    ident(&e.schema),
+                    literal(&e.version)
+                ),
                 Lock::None,
             ),
-            Change::DropExtension(e) => self.push(DropExtensions, i, format!("DROP EXTENSION {}", ident(&e.name)), Lock::None),
+            Change::DropExtension(e) => self.push(
+                DropExtensions,
+                i,
+                format!("DROP EXTENSION {}", ident(&e.name)),
+                Lock::None,
+            ),
             Change::AlterExtension { from, to } => {
                 if from.schema != to.schema {
-                    self.push(CreateExtensions, i, format!("ALTER EXTENSION {} SET SCHEMA {}", ident(&to.name), ident(&to.schema)), Lock::None);
+                    self.push(
+                        CreateExtensions,
+                        i,
+                        format!(
+                            "ALTER EXTENSION {} SET SCHEMA {}",
+                            ident(&to.name),
+                            ident(&to.schema)
+                        ),
+                        Lock::None,
+                    );
                 }
                 if from.version != to.version {
                     if version_key(&to.version) < version_key(&from.version) {
                         // Extensions ship upgrade scripts only: going back means reinstalling.
-                        self.push(DropExtensions, i, format!("DROP EXTENSION {}", ident(&to.name)), Lock::None);
                         self.push(
                             DropExtensions,
                             i,
-                            format!("CREATE EXTENSION {} WITH SCHEMA {} VERSION {}", ident(&to.name), ident(&to.schema), literal(&to.version)),
+                            format!("DROP EXTENSION {}", ident(&to.name)),
+                            Lock::None,
+                        );
+                        self.push(
+                            DropExtensions,
+                            i,
+                            format!(
+                                "CREATE EXTENSION {} WITH SCHEMA {} VERSION {}",
+                                ident(&to.name),
+                                ident(&to.schema),
+                                literal(&to.version)
+                            ),
                             Lock::None,
                         );
                     } else {
-                        self.push(CreateExtensions, i, format!("ALTER EXTENSION {} UPDATE TO {}", ident(&to.name), literal(&to.version)), Lock::None);
+                        self.push(
+                            CreateExtensions,
+                            i,
+                            format!(
+                                "ALTER EXTENSION {} UPDATE TO {}",
+                                ident(&to.name),
+                                literal(&to.version)
+                            ),
+                            Lock::None,
+                        );
                     }
                 }
             }
-            Change::CreateEnum(e) => self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None),
-            Change::DropEnum(e) => self.push(DropTypes, i, format!("DROP TYPE {}", e.name.sql()), Lock::None),
-            Change::AddEnumValue { ty, label, before, after } => {
+            Change::CreateCollation(c) => {
+                self.push(CreateTypes, i, create_collation(c), Lock::None)
+            }
+            Change::DropCollation(c) => self.push(
+                DropTypes,
+                i,
+                format!("DROP COLLATION {}", c.name.sql()),
+                Lock::None,
+            ),
+            Change::CreateEnum(e) => {
+                self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None)
+            }
+            Change::DropEnum(e) => self.push(
+                DropTypes,
+                i,
+                format!("DROP TYPE {}", e.name.sql()),
+                Lock::None,
+            ),
+            Change::AddEnumValue {
+                ty,
+                label,
+                before,
+                after,
+            } => {
                 let pos = match (before, after) {
                     (Some(b), _) => format!(" BEFORE {}", literal(b)),
                     (None, Some(a)) => format!(" AFTER {}", literal(a)),
                     _ => String::new(),
                 };
-                self.push(CreateTypes, i, format!("ALTER TYPE {} ADD VALUE {}{pos}", ty.sql(), literal(label)), Lock::None);
+                self.push(
+                    CreateTypes,
+                    i,
+                    format!("ALTER TYPE {} ADD VALUE {}{pos}", ty.sql(), literal(label)),
+                    Lock::None,
+                );
             }
             Change::RecreateEnum { from, to } => self.recreate_enum(i, from, to),
             Change::CreateDomain(d) => self.push(CreateTypes, i, create_domain(d), Lock::None),
-            Change::DropDomain(d) => self.push(DropTypes, i, format!("DROP DOMAIN {}", d.name.sql()), Lock::None),
+            Change::DropDomain(d) => self.push(
+                DropTypes,
+                i,
+                format!("DROP DOMAIN {}", d.name.sql()),
+                Lock::None,
+            ),
             Change::AlterDomain { from, to } => self.alter_domain(i, from, to),
-            Change::CreateComposite(c) => self.push(CreateTypes, i, create_composite(c), Lock::None),
-            Change::DropComposite(c) => self.push(DropTypes, i, format!("DROP TYPE {}", c.name.sql()), Lock::None),
+            Change::CreateComposite(c) => {
+                self.push(CreateTypes, i, create_composite(c), Lock::None)
+            }
+            Change::DropComposite(c) => self.push(
+                DropTypes,
+                i,
+                format!("DROP TYPE {}", c.name.sql()),
+                Lock::None,
+            ),
             Change::RecreateComposite { to, .. } => {
                 if self.type_users(&to.name).is_empty() {
-                    self.push(DropTypes, i, format!("DROP TYPE {}", to.name.sql()), Lock::None);
+                    self.push(
+                        DropTypes,
+                        i,
+                        format!("DROP TYPE {}", to.name.sql()),
+                        Lock::None,
+                    );
                     self.push(DropTypes, i, create_composite(to), Lock::None);
                 } else {
                     self.refuse(format!("type {}", to.name), "its attributes change while columns use it; change it with ALTER TYPE … ADD/DROP/ALTER ATTRIBUTE in a migration you write");
                 }
             }
             Change::CreateSequence(s) => {
-                self.push(CreateSequences, i, format!("CREATE SEQUENCE {} {}", s.name.sql(), sequence_options(&seq_opts(s))), Lock::None);
+                self.push(
+                    CreateSequences,
+                    i,
+                    format!(
+                        "CREATE SEQUENCE {} {}",
+                        s.name.sql(),
+                        sequence_options(&seq_opts(s))
+                    ),
+                    Lock::None,
+                );
                 if let Some(c) = &s.owned_by {
-                    self.push(SequenceOwnership, i, format!("ALTER SEQUENCE {} OWNED BY {}.{}", s.name.sql(), c.table.sql(), ident(&c.column)), Lock::None);
+                    self.push(
+                        SequenceOwnership,
+                        i,
+                        format!(
+                            "ALTER SEQUENCE {} OWNED BY {}.{}",
+                            s.name.sql(),
+                            c.table.sql(),
+                            ident(&c.column)
+                        ),
+                        Lock::None,
+                    );
                 }
                 if let Some(text) = &s.comment {
-                    self.push(Metadata, i, format!("COMMENT ON SEQUENCE {} IS {}", s.name.sql(), literal(text)), Lock::None);
+                    self.push(
+                        Metadata,
+                        i,
+                        format!("COMMENT ON SEQUENCE {} IS {}", s.name.sql(), literal(text)),
+                        Lock::None,
+                    );
                 }
             }
             Change::DropSequence(s) => {
                 // A sequence owned by a column goes with its table or column.
                 let goes_with_owner = s.owned_by.as_ref().is_some_and(|o| {
-                    self.dropped_tables.contains(&o.table) || !self.to.tables.iter().any(|t| t.name == o.table)
-                        || !self.to.tables.iter().any(|t| t.name == o.table && t.columns.iter().any(|c| c.name == o.column))
+                    self.dropped_tables.contains(&o.table)
+                        || !self.to.tables.iter().any(|t| t.name == o.table)
+                        || !self.to.tables.iter().any(|t| {
+                            t.name == o.table && t.columns.iter().any(|c| c.name == o.column)
+                        })
                 });
                 if !goes_with_owner {
-                    self.push(DropSequences, i, format!("DROP SEQUENCE {}", s.name.sql()), Lock::None);
+                    self.push(
+                        DropSequences,
+                        i,
+                        format!("DROP SEQUENCE {}", s.name.sql()),
+                        Lock::None,
+                    );
                 }
             }
             Change::AlterSequence { to, .. } => self.push(
                 CreateSequences,
                 i,
-                format!("ALTER SEQUENCE {} {}", to.name.sql(), sequence_options(&seq_opts(to))),
+                format!(
+                    "ALTER SEQUENCE {} {}",
+                    to.name.sql(),
+                    sequence_options(&seq_opts(to))
+                ),
                 Lock::None,
             ),
             Change::SequenceOwnedBy { sequence, to } => {
@@ -231,32 +358,85 @@ impl<'a> Builder<'a> {
                     Some(c) => format!("{}.{}", c.table.sql(), ident(&c.column)),
                     None => "NONE".into(),
                 };
-                self.push(SequenceOwnership, i, format!("ALTER SEQUENCE {} OWNED BY {target}", sequence.sql()), Lock::None);
+                self.push(
+                    SequenceOwnership,
+                    i,
+                    format!("ALTER SEQUENCE {} OWNED BY {target}", sequence.sql()),
+                    Lock::None,
+                );
             }
             Change::CreateTable(t) => self.create_table(i, t),
             Change::DropTable(t) => {
                 self.dropped_tables.insert(t.name.clone());
                 // Its foreign keys go first: the keys they reference may be dropped before it.
                 for c in t.constraints.iter().filter(|c| c.kind == "f") {
-                    self.push(DropForeignKeys, i, format!("ALTER TABLE {} DROP CONSTRAINT {}", t.name.sql(), ident(&c.name)), Lock::AccessExclusive);
+                    self.push(
+                        DropForeignKeys,
+                        i,
+                        format!(
+                            "ALTER TABLE {} DROP CONSTRAINT {}",
+                            t.name.sql(),
+                            ident(&c.name)
+                        ),
+                        Lock::AccessExclusive,
+                    );
                 }
-                self.push(DropTables, i, format!("DROP TABLE {}", t.name.sql()), Lock::AccessExclusive);
+                self.push(
+                    DropTables,
+                    i,
+                    format!("DROP TABLE {}", t.name.sql()),
+                    Lock::AccessExclusive,
+                );
             }
-            Change::RecreateTable { to, .. } => self.refuse(
-                format!("table {}", to.name),
-                "its partitioning or inheritance changes; that needs a new table and a data copy, which pgkeel will not invent — write that migration explicitly",
-            ),
+            Change::RecreateTable { from, to } => {
+                if self.opts.recreate_tables {
+                    // Dropped before the new definition is created under the same name.
+                    for c in from.constraints.iter().filter(|c| c.kind == "f") {
+                        self.push(
+                            DropForeignKeys,
+                            i,
+                            format!(
+                                "ALTER TABLE {} DROP CONSTRAINT {}",
+                                from.name.sql(),
+                                ident(&c.name)
+                            ),
+                            Lock::AccessExclusive,
+                        );
+                    }
+                    self.push(
+                        DropConstraintsAndIndexes,
+                        i,
+                        format!("DROP TABLE {}", from.name.sql()),
+                        Lock::AccessExclusive,
+                    );
+                    self.create_table(i, to);
+                } else {
+                    self.refuse(
+                        format!("table {}", to.name),
+                        "its partitioning or inheritance changes; that needs a new table and a data copy, which pgkeel will not invent: write that migration yourself, or pass --allow-recreate to drop and recreate it empty",
+                    );
+                }
+            }
             Change::AlterTableProperties { from, to } => self.alter_table_properties(i, from, to),
             Change::DetachPartition { table, parent } => self.push(
                 DropConstraintsAndIndexes,
                 i,
-                format!("ALTER TABLE {} DETACH PARTITION {}", parent.sql(), table.sql()),
+                format!(
+                    "ALTER TABLE {} DETACH PARTITION {}",
+                    parent.sql(),
+                    table.sql()
+                ),
                 Lock::AccessExclusive,
             ),
             Change::AttachPartition { table, partition } => self.push_full(
                 AddConstraintsAndIndexes,
                 i,
-                format!("ALTER TABLE {} ATTACH PARTITION {} {}", partition.parent.sql(), table.sql(), partition.bound),
+                format!(
+                    "ALTER TABLE {} ATTACH PARTITION {} {}",
+                    partition.parent.sql(),
+                    table.sql(),
+                    partition.bound
+                ),
                 Lock::ShareUpdateExclusive,
                 false,
                 true,
@@ -264,37 +444,99 @@ impl<'a> Builder<'a> {
             ),
             Change::AddColumn { table, column } => {
                 let rewrites = column.generated.is_some() || column.identity.is_some();
-                self.push_full(AlterColumns, i, format!("ALTER TABLE {} ADD COLUMN {}", table.sql(), column_definition(column)), Lock::AccessExclusive, rewrites, false, true);
+                self.push_full(
+                    AlterColumns,
+                    i,
+                    format!(
+                        "ALTER TABLE {} ADD COLUMN {}",
+                        table.sql(),
+                        column_definition(column)
+                    ),
+                    Lock::AccessExclusive,
+                    rewrites,
+                    false,
+                    true,
+                );
             }
             Change::DropColumn { table, column } => {
                 let kept_by_child = self.to.tables.iter().any(|t| {
-                    (t.inherits.contains(table) || t.partition_of.as_ref().is_some_and(|p| &p.parent == table))
-                        && t.columns.iter().any(|c| c.name == column.name && c.is_local)
+                    (t.inherits.contains(table)
+                        || t.partition_of.as_ref().is_some_and(|p| &p.parent == table))
+                        && t.columns
+                            .iter()
+                            .any(|c| c.name == column.name && c.is_local)
                 });
                 let only = if kept_by_child { "ONLY " } else { "" };
-                self.push(DropColumns, i, format!("ALTER TABLE {only}{} DROP COLUMN {}", table.sql(), ident(&column.name)), Lock::AccessExclusive);
+                self.push(
+                    DropColumns,
+                    i,
+                    format!(
+                        "ALTER TABLE {only}{} DROP COLUMN {}",
+                        table.sql(),
+                        ident(&column.name)
+                    ),
+                    Lock::AccessExclusive,
+                );
             }
             Change::AlterColumn { table, from, to } => self.alter_column(i, table, from, to),
             Change::ColumnOrder { .. } => {}
-            Change::AddConstraint { table, constraint } => self.add_constraint(i, table, constraint),
+            Change::AddConstraint { table, constraint } => {
+                self.add_constraint(i, table, constraint)
+            }
             Change::DropConstraint { table, constraint } => {
-                let phase = if constraint.kind == "f" { DropForeignKeys } else { DropConstraintsAndIndexes };
-                self.push(phase, i, format!("ALTER TABLE {} DROP CONSTRAINT {}", table.sql(), ident(&constraint.name)), Lock::AccessExclusive);
+                let phase = if constraint.kind == "f" {
+                    DropForeignKeys
+                } else {
+                    DropConstraintsAndIndexes
+                };
+                self.push(
+                    phase,
+                    i,
+                    format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        table.sql(),
+                        ident(&constraint.name)
+                    ),
+                    Lock::AccessExclusive,
+                );
             }
             Change::AddIndex { table, index } => self.add_index(i, table, index),
             Change::DropIndex { table, index } => {
                 let qn = QName::new(table.schema.clone(), index.name.clone());
                 if self.opts.online {
-                    self.push_full(DropConstraintsAndIndexes, i, format!("DROP INDEX CONCURRENTLY {}", qn.sql()), Lock::ShareUpdateExclusive, false, false, false);
+                    self.push_full(
+                        DropConstraintsAndIndexes,
+                        i,
+                        format!("DROP INDEX CONCURRENTLY {}", qn.sql()),
+                        Lock::ShareUpdateExclusive,
+                        false,
+                        false,
+                        false,
+                    );
                 } else {
-                    self.push(DropConstraintsAndIndexes, i, format!("DROP INDEX {}", qn.sql()), Lock::AccessExclusive);
+                    self.push(
+                        DropConstraintsAndIndexes,
+                        i,
+                        format!("DROP INDEX {}", qn.sql()),
+                        Lock::AccessExclusive,
+                    );
                 }
             }
             Change::AddTrigger { trigger, .. } => {
-                self.push(CreateTriggersAndPolicies, i, trigger.definition.clone(), Lock::ShareRowExclusive);
+                self.push(
+                    CreateTriggersAndPolicies,
+                    i,
+                    trigger.definition.clone(),
+                    Lock::ShareRowExclusive,
+                );
                 if trigger.enabled != "O" {
                     if let Change::AddTrigger { table, .. } = change {
-                        self.push(CreateTriggersAndPolicies, i, trigger_enable_sql(table, &trigger.name, &trigger.enabled), Lock::ShareRowExclusive);
+                        self.push(
+                            CreateTriggersAndPolicies,
+                            i,
+                            trigger_enable_sql(table, &trigger.name, &trigger.enabled),
+                            Lock::ShareRowExclusive,
+                        );
                     }
                 }
             }
@@ -304,10 +546,20 @@ impl<'a> Builder<'a> {
                 format!("DROP TRIGGER {} ON {}", ident(&trigger.name), table.sql()),
                 Lock::AccessExclusive,
             ),
-            Change::TriggerEnabled { table, trigger, to, .. } => {
-                self.push(TableProperties, i, trigger_enable_sql(table, trigger, to), Lock::ShareRowExclusive)
-            }
-            Change::AddPolicy { table, policy } => self.push(CreateTriggersAndPolicies, i, create_policy(table, policy), Lock::AccessExclusive),
+            Change::TriggerEnabled {
+                table, trigger, to, ..
+            } => self.push(
+                TableProperties,
+                i,
+                trigger_enable_sql(table, trigger, to),
+                Lock::ShareRowExclusive,
+            ),
+            Change::AddPolicy { table, policy } => self.push(
+                CreateTriggersAndPolicies,
+                i,
+                create_policy(table, policy),
+                Lock::AccessExclusive,
+            ),
             Change::DropPolicy { table, policy } => self.push(
                 DropTriggersAndPolicies,
                 i,
@@ -321,23 +573,43 @@ impl<'a> Builder<'a> {
                 self.drop_view(i, from);
                 self.create_view(i, to);
             }
-            Change::CreateFunction(f) => self.push(CreateFunctions, i, format!("{};", strip_semicolon(&f.definition)), Lock::None),
+            Change::CreateFunction(f) => self.push(
+                CreateFunctions,
+                i,
+                format!("{};", strip_semicolon(&f.definition)),
+                Lock::None,
+            ),
             Change::DropFunction(f) => self.push(DropFunctions, i, drop_function(f), Lock::None),
             Change::ReplaceFunction { from, to } => {
                 // CREATE OR REPLACE cannot change the result type or kind.
                 if from.result != to.result || from.kind != to.kind {
                     self.push(DropViews, i, drop_function(from), Lock::None);
                 }
-                self.push(CreateFunctions, i, format!("{};", strip_semicolon(&to.definition)), Lock::None);
+                self.push(
+                    CreateFunctions,
+                    i,
+                    format!("{};", strip_semicolon(&to.definition)),
+                    Lock::None,
+                );
             }
             Change::Comment { target, to, .. } => {
                 let what = self.target_sql(target);
                 let text = to.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
-                self.push(Metadata, i, format!("COMMENT ON {what} IS {text}"), Lock::None);
+                self.push(
+                    Metadata,
+                    i,
+                    format!("COMMENT ON {what} IS {text}"),
+                    Lock::None,
+                );
             }
             Change::Owner { target, to, .. } => {
                 if let Some(what) = self.owner_target_sql(target) {
-                    self.push(Metadata, i, format!("ALTER {what} OWNER TO {}", ident(to)), Lock::AccessExclusive);
+                    self.push(
+                        Metadata,
+                        i,
+                        format!("ALTER {what} OWNER TO {}", ident(to)),
+                        Lock::AccessExclusive,
+                    );
                 }
             }
             Change::Privileges { target, from, to } => {
@@ -910,6 +1182,22 @@ impl<'a> Builder<'a> {
                 Lock::Share,
             );
         }
+        for tr in &v.triggers {
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                tr.definition.clone(),
+                Lock::ShareRowExclusive,
+            );
+            if tr.enabled != "O" {
+                self.push(
+                    Phase::CreateTriggersAndPolicies,
+                    i,
+                    trigger_enable_sql(&v.name, &tr.name, &tr.enabled),
+                    Lock::ShareRowExclusive,
+                );
+            }
+        }
         if let Some(c) = &v.comment {
             self.push(
                 Phase::Metadata,
@@ -1153,6 +1441,7 @@ impl<'a> Builder<'a> {
             Target::Sequence(q) => format!("SEQUENCE {}", q.sql()),
             Target::Type(q) => format!("TYPE {}", q.sql()),
             Target::Domain(q) => format!("DOMAIN {}", q.sql()),
+            Target::Collation(q) => format!("COLLATION {}", q.sql()),
             Target::Function {
                 name,
                 arguments,
@@ -1247,7 +1536,7 @@ impl<'a> Builder<'a> {
                 Change::ReplaceView { to, .. } => {
                     touched.insert(to.name.clone());
                 }
-                Change::DropTable(t) => {
+                Change::DropTable(t) | Change::RecreateTable { from: t, .. } => {
                     touched.insert(t.name.clone());
                 }
                 Change::DropView(v) => {
@@ -1467,6 +1756,29 @@ fn seq_opts(s: &Sequence) -> SeqOpts {
         cache: s.cache,
         cycle: s.cycle,
     }
+}
+
+fn create_collation(c: &Collation) -> String {
+    let mut opts = vec![format!("provider = {}", c.provider)];
+    match (&c.locale, &c.lc_collate, &c.lc_ctype) {
+        (Some(l), _, _) if c.provider != "libc" => opts.push(format!("locale = {}", literal(l))),
+        (_, Some(a), Some(b)) if a == b => opts.push(format!("locale = {}", literal(a))),
+        (_, a, b) => {
+            if let Some(a) = a {
+                opts.push(format!("lc_collate = {}", literal(a)));
+            }
+            if let Some(b) = b {
+                opts.push(format!("lc_ctype = {}", literal(b)));
+            }
+        }
+    }
+    if !c.deterministic {
+        opts.push("deterministic = false".into());
+    }
+    if let Some(r) = &c.rules {
+        opts.push(format!("rules = {}", literal(r)));
+    }
+    format!("CREATE COLLATION {} ({})", c.name.sql(), opts.join(", "))
 }
 
 fn create_enum(name: &QName, labels: &[String]) -> String {

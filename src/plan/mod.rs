@@ -25,6 +25,9 @@ pub struct PlanOptions {
     /// Prefer forms that do not block: CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT
     /// NULL through a validated CHECK.
     pub online: bool,
+    /// Drop and recreate tables whose partitioning or inheritance changes (their rows are
+    /// lost); refused otherwise.
+    pub recreate_tables: bool,
 }
 
 /// The strongest table lock a step takes.

@@ -44,7 +44,15 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
 
 fn sqls(from: &Schema, to: &Schema, online: bool) -> Vec<String> {
     let changes = diff(from, to);
-    let (steps, refusals) = plan(&changes, from, to, PlanOptions { online });
+    let (steps, refusals) = plan(
+        &changes,
+        from,
+        to,
+        PlanOptions {
+            online,
+            ..PlanOptions::default()
+        },
+    );
     assert!(refusals.is_empty(), "{refusals:?}");
     steps.into_iter().map(|s| s.sql).collect()
 }
@@ -136,7 +144,15 @@ fn online_mode_builds_indexes_concurrently_and_validates_separately() {
         ..Schema::default()
     };
     let changes = diff(&from, &to);
-    let (steps, _) = plan(&changes, &from, &to, PlanOptions { online: true });
+    let (steps, _) = plan(
+        &changes,
+        &from,
+        &to,
+        PlanOptions {
+            online: true,
+            ..PlanOptions::default()
+        },
+    );
     let idx = steps
         .iter()
         .find(|s| s.sql.contains("CONCURRENTLY"))

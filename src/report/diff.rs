@@ -156,12 +156,13 @@ pub fn render(
     }
 }
 
-fn by_table<'a>(
-    classes: &'a [(Classification, &'a Change)],
-) -> (
-    BTreeMap<&'a QName, Vec<&'a (Classification, &'a Change)>>,
-    Vec<&'a (Classification, &'a Change)>,
-) {
+/// A change with its classification, as rendered.
+type Item<'a> = (Classification, &'a Change);
+
+/// Changes grouped by the table they touch, and the rest.
+type Grouped<'a> = (BTreeMap<&'a QName, Vec<&'a Item<'a>>>, Vec<&'a Item<'a>>);
+
+fn by_table<'a>(classes: &'a [Item<'a>]) -> Grouped<'a> {
     let mut tables: BTreeMap<&QName, Vec<&(Classification, &Change)>> = BTreeMap::new();
     let mut other = Vec::new();
     for item in classes {
@@ -244,27 +245,42 @@ fn human(
     if input.changes.is_empty() {
         writeln!(
             out,
-            "✅ {} tables match perfectly; no differences",
-            s.tables_identical
+            "✅ {} {} perfectly; no differences",
+            s.tables_identical,
+            plural(s.tables_identical, "table matches", "tables match")
         )?;
         return Ok(());
     }
-    writeln!(out, "✅ {} tables match perfectly", s.tables_identical)?;
+    writeln!(
+        out,
+        "✅ {} {} perfectly",
+        s.tables_identical,
+        plural(s.tables_identical, "table matches", "tables match")
+    )?;
     if s.tables_changed > 0 {
-        writeln!(out, "⚠️  {} tables have differences", s.tables_changed)?;
+        writeln!(
+            out,
+            "⚠️  {} {} differences",
+            s.tables_changed,
+            plural(s.tables_changed, "table has", "tables have")
+        )?;
     }
     if s.tables_added > 0 {
         writeln!(
             out,
-            "➕ {} tables only in {}",
-            s.tables_added, input.to_label
+            "➕ {} {} only in {}",
+            s.tables_added,
+            plural(s.tables_added, "table", "tables"),
+            input.to_label
         )?;
     }
     if s.tables_removed > 0 {
         writeln!(
             out,
-            "➖ {} tables only in {}",
-            s.tables_removed, input.from_label
+            "➖ {} {} only in {}",
+            s.tables_removed,
+            plural(s.tables_removed, "table", "tables"),
+            input.from_label
         )?;
     }
     writeln!(out)?;
@@ -403,6 +419,14 @@ fn markdown(
         writeln!(out, "\n<details><summary>SQL ({} statements)</summary>\n\n{fence}sql\n{sql}{fence}\n\n</details>", input.steps.len())?;
     }
     Ok(())
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
 
 fn md_escape(s: &str) -> String {

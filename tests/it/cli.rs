@@ -25,7 +25,7 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 fn unfinished_subcommands_say_so_and_exit_2() {
     let dir = temp_dir();
     for sub in [
-        "diff", "backup", "restore", "drift", "deploy", "inspect", "lint", "migrate", "status",
+        "backup", "restore", "drift", "deploy", "lint", "migrate", "status",
     ] {
         let r = run(pgkeel(dir.path()).args([sub, "--whatever", "x"]));
         assert_eq!(r.code, 2, "{sub}: {r:?}");

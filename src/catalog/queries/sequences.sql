@@ -12,7 +12,7 @@ SELECT coalesce(json_agg(json_build_object(
                          AND d.refclassid = 'pg_class'::regclass LIMIT 1),
          'owner', pg_get_userbyid(c.relowner),
          'comment', obj_description(c.oid, 'pg_class'),
-         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a), '{}')
+         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a WHERE c.relacl IS DISTINCT FROM acldefault('s', c.relowner)), '{}')
        ) ORDER BY ns.nspname, c.relname), '[]')::text
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid
  WHERE c.relkind = 'S'

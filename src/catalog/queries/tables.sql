@@ -18,7 +18,7 @@ SELECT coalesce(json_agg(json_build_object(
          'options', coalesce(c.reloptions, '{}'),
          'owner', pg_get_userbyid(c.relowner),
          'comment', obj_description(c.oid, 'pg_class'),
-         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a), '{}')
+         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a WHERE c.relacl IS DISTINCT FROM acldefault('r', c.relowner)), '{}')
        ) ORDER BY ns.nspname, c.relname), '[]')::text
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p')

@@ -1,4 +1,5 @@
--- User triggers (constraint triggers included); clones on partitions come with the parent.
+-- User triggers on tables and views (constraint triggers included); clones on partitions come
+-- with the parent.
 SELECT coalesce(json_agg(json_build_object(
          'schema', ns.nspname, 'table', c.relname,
          'name', t.tgname,
@@ -10,4 +11,4 @@ SELECT coalesce(json_agg(json_build_object(
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN ns ON ns.oid = c.relnamespace
  WHERE NOT t.tgisinternal AND t.tgparentid = 0
-   AND c.relkind IN ('r', 'p')
+   AND c.relkind IN ('r', 'p', 'v')
