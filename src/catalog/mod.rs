@@ -256,7 +256,7 @@ pub fn canonicalize(s: &mut Schema) {
     s.tables.sort_by(|a, b| a.name.cmp(&b.name));
     s.views.sort_by(|a, b| a.name.cmp(&b.name));
     s.functions
-        .sort_by(|a, b| (&a.name, &a.arguments).cmp(&(&b.name, &b.arguments)));
+        .sort_by(|a, b| (&a.name, &a.argument_types).cmp(&(&b.name, &b.argument_types)));
     for t in &mut s.tables {
         t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));

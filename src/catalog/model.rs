@@ -198,6 +198,9 @@ pub struct Table {
     pub rls_forced: bool,
     /// `d` default, `n` nothing, `f` full, `i` index.
     pub replica_identity: String,
+    /// The index named by `REPLICA IDENTITY USING INDEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_identity_index: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     pub owner: String,
@@ -230,6 +233,16 @@ pub struct Column {
     pub collation: Option<String>,
     /// Declared here (not only inherited from a parent).
     pub is_local: bool,
+    /// `p` plain, `e` external, `m` main, `x` extended — only when it differs from the type's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// The type's own storage, recorded beside a non-default `storage` so it can be restored
+    /// (`SET STORAGE DEFAULT` exists only from PostgreSQL 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_storage: Option<String>,
+    /// Per-column statistics target, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -325,8 +338,12 @@ pub struct View {
 pub struct Function {
     #[serde(flatten)]
     pub name: QName,
-    /// Identity arguments, e.g. `i integer, t text[]` — with the name, the overload's key.
+    /// Identity arguments, e.g. `i integer, t text[]`, for naming the function in DDL.
     pub arguments: String,
+    /// Input argument types only, e.g. `integer, text[]`: with the name, the overload's key
+    /// (renaming a parameter does not make another function).
+    #[serde(default)]
+    pub argument_types: String,
     /// `f` function, `p` procedure.
     pub kind: String,
     /// `pg_get_functiondef` text (a complete CREATE OR REPLACE).

@@ -14,6 +14,8 @@ pub enum Target {
     Relation(QName),
     Column(QName, String),
     Constraint(QName, String),
+    /// Index (schema-qualified index name).
+    Index(QName),
     Trigger(QName, String),
     Sequence(QName),
     Type(QName),
@@ -379,6 +381,7 @@ pub(crate) fn target_name(t: &Target) -> String {
         Target::Relation(q) => q.to_string(),
         Target::Column(q, c) => format!("{q}.{c}"),
         Target::Constraint(q, c) => format!("constraint {c} on {q}"),
+        Target::Index(q) => format!("index {q}"),
         Target::Trigger(q, c) => format!("trigger {c} on {q}"),
         Target::Sequence(q) => format!("sequence {q}"),
         Target::Type(q) => format!("type {q}"),

@@ -233,7 +233,6 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                 keyed(
                     &a.indexes,
                     &b.indexes,
-                    |i| i.name.clone(),
                     |i| Change::AddIndex {
                         table: b.name.clone(),
                         index: i.clone(),
@@ -242,12 +241,12 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                         table: a.name.clone(),
                         index: i.clone(),
                     },
+                    |i| Target::Index(QName::new(b.name.schema.clone(), i.name.clone())),
                     out,
                 );
                 keyed(
                     &a.triggers,
                     &b.triggers,
-                    |t| t.name.clone(),
                     |t| Change::AddTrigger {
                         table: b.name.clone(),
                         trigger: t.clone(),
@@ -256,6 +255,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                         table: a.name.clone(),
                         trigger: t.clone(),
                     },
+                    |t| Target::Trigger(b.name.clone(), t.name.clone()),
                     out,
                 );
                 if a.owner != b.owner {
@@ -281,10 +281,10 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     by_key(
         &from.functions,
         &to.functions,
-        |f| (f.name.clone(), f.arguments.clone()),
+        |f| (f.name.clone(), f.argument_types.clone()),
         &mut out,
         |a, b, out| {
-            if a.definition != b.definition || a.kind != b.kind {
+            if a.definition != b.definition || a.kind != b.kind || a.arguments != b.arguments {
                 out.push(Change::ReplaceFunction {
                     from: a.clone(),
                     to: b.clone(),
@@ -339,21 +339,63 @@ fn by_key<T, K: Ord>(
     }
 }
 
-/// Like `by_key` for items that are replaced whole when they differ (indexes, constraints,
-/// triggers, policies): drop + add.
-fn keyed<T: Clone + PartialEq, K: Ord>(
+/// Parts of a table (and view) replaced whole when their definition differs: drop + add. A
+/// comment-only difference is a comment change, never a rebuild.
+trait Part: Clone + PartialEq {
+    fn name(&self) -> &str;
+    fn comment(&self) -> &Option<String>;
+    fn without_comment(&self) -> Self;
+}
+
+macro_rules! part {
+    ($t:ty) => {
+        impl Part for $t {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn comment(&self) -> &Option<String> {
+                &self.comment
+            }
+            fn without_comment(&self) -> Self {
+                Self {
+                    comment: None,
+                    ..self.clone()
+                }
+            }
+        }
+    };
+}
+part!(Index);
+part!(Constraint);
+part!(Trigger);
+
+impl Part for Policy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn comment(&self) -> &Option<String> {
+        &None
+    }
+    fn without_comment(&self) -> Self {
+        self.clone()
+    }
+}
+
+fn keyed<T: Part>(
     from: &[T],
     to: &[T],
-    key: impl Fn(&T) -> K,
     add: impl Fn(&T) -> Change,
     drop: impl Fn(&T) -> Change,
+    target: impl Fn(&T) -> Target,
     out: &mut Vec<Change>,
 ) {
-    let before: BTreeMap<K, &T> = from.iter().map(|x| (key(x), x)).collect();
-    let after: BTreeMap<K, &T> = to.iter().map(|x| (key(x), x)).collect();
+    let before: BTreeMap<&str, &T> = from.iter().map(|x| (x.name(), x)).collect();
+    let after: BTreeMap<&str, &T> = to.iter().map(|x| (x.name(), x)).collect();
     for (k, a) in &before {
         match after.get(k) {
-            Some(b) if a == b => {}
+            Some(b) if a.without_comment() == b.without_comment() => {
+                comment(target(b), a.comment(), b.comment(), out);
+            }
             Some(b) => {
                 out.push(drop(a));
                 out.push(add(b));
@@ -458,6 +500,19 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
                 column: c.clone(),
             }),
             None => {}
+            // An inherited column changes with its parent's ALTER; only a default of its own
+            // (a partition's `DEFAULT`) is the child's business.
+            Some(n) if !c.is_local && !n.is_local && c.default != n.default => {
+                out.push(Change::AlterColumn {
+                    table: name.clone(),
+                    from: c.clone(),
+                    to: Column {
+                        default: n.default.clone(),
+                        ..c.clone()
+                    },
+                });
+            }
+            Some(n) if !c.is_local && !n.is_local => {}
             Some(n) => {
                 // Whether a column is also declared locally on an inheritance child has no DDL
                 // of its own; comments and privileges are separate changes.
@@ -519,7 +574,6 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
     keyed(
         &a.constraints,
         &b.constraints,
-        |c| c.name.clone(),
         |c| Change::AddConstraint {
             table: name.clone(),
             constraint: c.clone(),
@@ -528,12 +582,12 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
             table: name.clone(),
             constraint: c.clone(),
         },
+        |c| Target::Constraint(name.clone(), c.name.clone()),
         out,
     );
     keyed(
         &a.indexes,
         &b.indexes,
-        |i| i.name.clone(),
         |i| Change::AddIndex {
             table: name.clone(),
             index: i.clone(),
@@ -542,6 +596,7 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
             table: name.clone(),
             index: i.clone(),
         },
+        |i| Target::Index(QName::new(name.schema.clone(), i.name.clone())),
         out,
     );
     // Triggers: enabled state alone is an ALTER, the definition a replacement.
@@ -592,7 +647,6 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
     keyed(
         &a.policies,
         &b.policies,
-        |p| p.name.clone(),
         |p| Change::AddPolicy {
             table: name.clone(),
             policy: p.clone(),
@@ -601,6 +655,7 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
             table: name.clone(),
             policy: p.clone(),
         },
+        |_| Target::Relation(name.clone()),
         out,
     );
     if a.unlogged != b.unlogged
@@ -622,16 +677,6 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
         });
     }
     comment(Target::Relation(name.clone()), &a.comment, &b.comment, out);
-    for c in &b.constraints {
-        if let Some(old) = a.constraints.iter().find(|o| o.name == c.name && o == &c) {
-            comment(
-                Target::Constraint(name.clone(), c.name.clone()),
-                &old.comment,
-                &c.comment,
-                out,
-            );
-        }
-    }
     acl(Target::Relation(name.clone()), &a.acl, &b.acl, out);
 }
 

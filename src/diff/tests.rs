@@ -12,6 +12,9 @@ fn col(name: &str, ty: &str, not_null: bool) -> Column {
         identity: None,
         collation: None,
         is_local: true,
+        storage: None,
+        type_storage: None,
+        statistics: None,
         comment: None,
         acl: vec![],
     }
@@ -33,6 +36,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
         rls_enabled: false,
         rls_forced: false,
         replica_identity: "d".into(),
+        replica_identity_index: None,
         options: vec![],
         owner: "postgres".into(),
         comment: None,

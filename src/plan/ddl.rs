@@ -149,12 +149,21 @@ impl<'a> Builder<'a> {
     pub(super) fn change(&mut self, i: usize, change: &Change) {
         use Phase::*;
         match change {
-            Change::CreateSchema(n) => self.push(
-                CreateSchemas,
-                i,
-                format!("CREATE SCHEMA {}", ident(&n.name)),
-                Lock::None,
-            ),
+            Change::CreateSchema(n) => {
+                self.push(
+                    CreateSchemas,
+                    i,
+                    format!("CREATE SCHEMA {}", ident(&n.name)),
+                    Lock::None,
+                );
+                self.created_metadata(
+                    i,
+                    Target::Schema(n.name.clone()),
+                    &n.comment,
+                    &n.acl,
+                    &n.owner,
+                );
+            }
             Change::DropSchema(n) => self.push(
                 DropSchemas,
                 i,
@@ -235,7 +244,8 @@ impl<'a> Builder<'a> {
                 Lock::None,
             ),
             Change::CreateEnum(e) => {
-                self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None)
+                self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None);
+                self.created_metadata(i, Target::Type(e.name.clone()), &e.comment, &[], &e.owner);
             }
             Change::DropEnum(e) => self.push(
                 DropTypes,
@@ -254,15 +264,22 @@ impl<'a> Builder<'a> {
                     (None, Some(a)) => format!(" AFTER {}", literal(a)),
                     _ => String::new(),
                 };
-                self.push(
+                // A value added in a transaction cannot be used before it commits: run it alone.
+                self.push_full(
                     CreateTypes,
                     i,
                     format!("ALTER TYPE {} ADD VALUE {}{pos}", ty.sql(), literal(label)),
                     Lock::None,
+                    false,
+                    false,
+                    false,
                 );
             }
             Change::RecreateEnum { from, to } => self.recreate_enum(i, from, to),
-            Change::CreateDomain(d) => self.push(CreateTypes, i, create_domain(d), Lock::None),
+            Change::CreateDomain(d) => {
+                self.push(CreateTypes, i, create_domain(d), Lock::None);
+                self.created_metadata(i, Target::Domain(d.name.clone()), &d.comment, &[], &d.owner);
+            }
             Change::DropDomain(d) => self.push(
                 DropTypes,
                 i,
@@ -271,7 +288,8 @@ impl<'a> Builder<'a> {
             ),
             Change::AlterDomain { from, to } => self.alter_domain(i, from, to),
             Change::CreateComposite(c) => {
-                self.push(CreateTypes, i, create_composite(c), Lock::None)
+                self.push(CreateTypes, i, create_composite(c), Lock::None);
+                self.created_metadata(i, Target::Type(c.name.clone()), &c.comment, &[], &c.owner);
             }
             Change::DropComposite(c) => self.push(
                 DropTypes,
@@ -368,6 +386,10 @@ impl<'a> Builder<'a> {
             Change::CreateTable(t) => self.create_table(i, t),
             Change::DropTable(t) => {
                 self.dropped_tables.insert(t.name.clone());
+                if self.parent_goes_away(t) {
+                    // Dropping the parent drops its partitions.
+                    return;
+                }
                 // Its foreign keys go first: the keys they reference may be dropped before it.
                 for c in t.constraints.iter().filter(|c| c.kind == "f") {
                     self.push(
@@ -418,8 +440,9 @@ impl<'a> Builder<'a> {
                 }
             }
             Change::AlterTableProperties { from, to } => self.alter_table_properties(i, from, to),
+            // Before any table is dropped or recreated: the parent may be one of them.
             Change::DetachPartition { table, parent } => self.push(
-                DropConstraintsAndIndexes,
+                DropForeignKeys,
                 i,
                 format!(
                     "ALTER TABLE {} DETACH PARTITION {}",
@@ -522,24 +545,7 @@ impl<'a> Builder<'a> {
                     );
                 }
             }
-            Change::AddTrigger { trigger, .. } => {
-                self.push(
-                    CreateTriggersAndPolicies,
-                    i,
-                    trigger.definition.clone(),
-                    Lock::ShareRowExclusive,
-                );
-                if trigger.enabled != "O" {
-                    if let Change::AddTrigger { table, .. } = change {
-                        self.push(
-                            CreateTriggersAndPolicies,
-                            i,
-                            trigger_enable_sql(table, &trigger.name, &trigger.enabled),
-                            Lock::ShareRowExclusive,
-                        );
-                    }
-                }
-            }
+            Change::AddTrigger { table, trigger } => self.create_trigger(i, table, trigger),
             Change::DropTrigger { table, trigger } => self.push(
                 DropTriggersAndPolicies,
                 i,
@@ -573,16 +579,27 @@ impl<'a> Builder<'a> {
                 self.drop_view(i, from);
                 self.create_view(i, to);
             }
-            Change::CreateFunction(f) => self.push(
-                CreateFunctions,
-                i,
-                format!("{};", strip_semicolon(&f.definition)),
-                Lock::None,
-            ),
+            Change::CreateFunction(f) => {
+                self.push(
+                    CreateFunctions,
+                    i,
+                    format!("{};", strip_semicolon(&f.definition)),
+                    Lock::None,
+                );
+                let target = Target::Function {
+                    name: f.name.clone(),
+                    arguments: f.arguments.clone(),
+                    procedure: f.kind == "p",
+                };
+                self.created_metadata(i, target, &f.comment, &f.acl, &f.owner);
+            }
             Change::DropFunction(f) => self.push(DropFunctions, i, drop_function(f), Lock::None),
             Change::ReplaceFunction { from, to } => {
-                // CREATE OR REPLACE cannot change the result type or kind.
-                if from.result != to.result || from.kind != to.kind {
+                // CREATE OR REPLACE cannot change the result type, the kind or parameter names.
+                if from.result != to.result
+                    || from.kind != to.kind
+                    || from.arguments != to.arguments
+                {
                     self.push(DropViews, i, drop_function(from), Lock::None);
                 }
                 self.push(
@@ -615,8 +632,13 @@ impl<'a> Builder<'a> {
             Change::Privileges { target, from, to } => {
                 let object = self.grant_target_sql(target);
                 let owner = self.owner_of(target);
+                let phase = if matches!(target, Target::Column(..)) {
+                    ColumnPrivileges
+                } else {
+                    Metadata
+                };
                 for sql in acl::statements(&object, target, from, to, owner.as_deref()) {
-                    self.push(Metadata, i, sql, Lock::None);
+                    self.push(phase, i, sql, Lock::None);
                 }
             }
         }
@@ -676,33 +698,41 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.storage.is_some() || c.statistics.is_some())
+        {
+            let alter = format!(
+                "ALTER TABLE {} ALTER COLUMN {}",
+                t.name.sql(),
+                ident(&c.name)
+            );
+            if let Some(code) = &c.storage {
+                self.push(
+                    Phase::CreateTables,
+                    i,
+                    format!("{alter} SET STORAGE {}", storage_name(code)),
+                    Lock::None,
+                );
+            }
+            if let Some(n) = c.statistics {
+                self.push(
+                    Phase::CreateTables,
+                    i,
+                    format!("{alter} SET STATISTICS {n}"),
+                    Lock::None,
+                );
+            }
+        }
         for c in &t.constraints {
             self.add_constraint(i, &t.name, c);
         }
         for idx in &t.indexes {
-            // Indexes on a table created in this migration cannot block anyone.
-            self.push(
-                Phase::AddConstraintsAndIndexes,
-                i,
-                idx.definition.clone(),
-                Lock::Share,
-            );
+            self.add_index(i, &t.name, idx);
         }
         for tr in &t.triggers {
-            self.push(
-                Phase::CreateTriggersAndPolicies,
-                i,
-                tr.definition.clone(),
-                Lock::ShareRowExclusive,
-            );
-            if tr.enabled != "O" {
-                self.push(
-                    Phase::CreateTriggersAndPolicies,
-                    i,
-                    trigger_enable_sql(&t.name, &tr.name, &tr.enabled),
-                    Lock::ShareRowExclusive,
-                );
-            }
+            self.create_trigger(i, &t.name, tr);
         }
         for p in &t.policies {
             self.push(
@@ -718,6 +748,7 @@ impl<'a> Builder<'a> {
             rls_enabled: false,
             rls_forced: false,
             replica_identity: "d".into(),
+            replica_identity_index: None,
             ..t.clone()
         };
         self.alter_table_properties(i, &defaults, t);
@@ -738,21 +769,6 @@ impl<'a> Builder<'a> {
                         "COMMENT ON COLUMN {}.{} IS {}",
                         t.name.sql(),
                         ident(&c.name),
-                        literal(text)
-                    ),
-                    Lock::None,
-                );
-            }
-        }
-        for c in &t.constraints {
-            if let Some(text) = &c.comment {
-                self.push(
-                    Phase::Metadata,
-                    i,
-                    format!(
-                        "COMMENT ON CONSTRAINT {} ON {} IS {}",
-                        ident(&c.name),
-                        t.name.sql(),
                         literal(text)
                     ),
                     Lock::None,
@@ -781,7 +797,7 @@ impl<'a> Builder<'a> {
                     &c.acl,
                     Some(&t.owner),
                 ) {
-                    self.push(Phase::Metadata, i, sql, Lock::None);
+                    self.push(Phase::ColumnPrivileges, i, sql, Lock::None);
                 }
             }
         }
@@ -836,14 +852,22 @@ impl<'a> Builder<'a> {
                 Lock::AccessExclusive,
             );
         }
-        if from.replica_identity != to.replica_identity {
+        if from.replica_identity != to.replica_identity
+            || from.replica_identity_index != to.replica_identity_index
+        {
             let what = match to.replica_identity.as_str() {
                 "n" => "NOTHING".to_string(),
                 "f" => "FULL".to_string(),
-                "i" => {
-                    self.refuse(format!("table {}", to.name), "REPLICA IDENTITY USING INDEX is not migrated yet; set it in a migration you write");
-                    return;
-                }
+                "i" => match &to.replica_identity_index {
+                    Some(index) => format!("USING INDEX {}", ident(index)),
+                    None => {
+                        self.refuse(
+                            format!("table {}", to.name),
+                            "its replica identity index is unknown to this snapshot",
+                        );
+                        return;
+                    }
+                },
                 _ => "DEFAULT".to_string(),
             };
             self.push(
@@ -913,14 +937,18 @@ impl<'a> Builder<'a> {
             }
         }
         if from.identity.is_some() && to.identity.is_none() {
+            // Early: a new sequence may want the identity sequence's name (identity → serial).
             self.push(
-                Phase::AlterColumns,
+                Phase::DropConstraintsAndIndexes,
                 i,
                 format!("{alter} DROP IDENTITY"),
                 Lock::AccessExclusive,
             );
         }
-        if from.default != to.default && from.default.is_some() && to.default.is_none() {
+        let type_changes = from.data_type != to.data_type || from.collation != to.collation;
+        // The old default goes first when it is removed, or when the type changes (it may not
+        // cast to the new type); the new one is set after.
+        if from.default.is_some() && (to.default.is_none() || type_changes) {
             self.push(
                 Phase::AlterColumns,
                 i,
@@ -928,16 +956,9 @@ impl<'a> Builder<'a> {
                 Lock::AccessExclusive,
             );
         }
-        if from.data_type != to.data_type || from.collation != to.collation {
-            // The old default may not cast to the new type.
-            if from.default.is_some() && to.default.is_some() && from.default == to.default {
-                self.push(
-                    Phase::AlterColumns,
-                    i,
-                    format!("{alter} DROP DEFAULT"),
-                    Lock::AccessExclusive,
-                );
-            }
+        if type_changes {
+            self.rebuild_triggers_reading(i, table, &to.name);
+            self.rebuild_policies_reading(i, table, &to.name);
             let collate = to
                 .collation
                 .as_ref()
@@ -961,19 +982,9 @@ impl<'a> Builder<'a> {
                 false,
                 true,
             );
-            if from.default.is_some() && to.default.is_some() && from.default == to.default {
-                if let Some(d) = &to.default {
-                    self.push(
-                        Phase::AlterColumns,
-                        i,
-                        format!("{alter} SET DEFAULT {d}"),
-                        Lock::AccessExclusive,
-                    );
-                }
-            }
         }
-        if from.default != to.default {
-            if let Some(d) = &to.default {
+        if let Some(d) = &to.default {
+            if from.default != to.default || type_changes {
                 self.push(
                     Phase::AlterColumns,
                     i,
@@ -981,6 +992,27 @@ impl<'a> Builder<'a> {
                     Lock::AccessExclusive,
                 );
             }
+        }
+        if from.storage != to.storage {
+            let code = to
+                .storage
+                .as_deref()
+                .or(from.type_storage.as_deref())
+                .unwrap_or("x");
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("{alter} SET STORAGE {}", storage_name(code)),
+                Lock::AccessExclusive,
+            );
+        }
+        if from.statistics != to.statistics {
+            self.push(
+                Phase::AlterColumns,
+                i,
+                format!("{alter} SET STATISTICS {}", to.statistics.unwrap_or(-1)),
+                Lock::ShareUpdateExclusive,
+            );
         }
         if from.not_null != to.not_null {
             if to.not_null {
@@ -1072,7 +1104,70 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether `t` is a partition whose parent is dropped, or recreated, by this plan.
+    fn parent_goes_away(&self, t: &Table) -> bool {
+        let Some(p) = &t.partition_of else {
+            return false;
+        };
+        let old = self.from.tables.iter().find(|x| x.name == p.parent);
+        let new = self.to.tables.iter().find(|x| x.name == p.parent);
+        match (old, new) {
+            (Some(_), None) => true,
+            (Some(o), Some(n)) => {
+                self.opts.recreate_tables
+                    && (o.kind != n.kind
+                        || o.partition_key != n.partition_key
+                        || o.inherits != n.inherits)
+            }
+            _ => false,
+        }
+    }
+
+    /// CREATE TRIGGER, its enabled state and its comment.
+    fn create_trigger(&mut self, i: usize, table: &QName, t: &Trigger) {
+        self.push(
+            Phase::CreateTriggersAndPolicies,
+            i,
+            t.definition.clone(),
+            Lock::ShareRowExclusive,
+        );
+        if t.enabled != "O" {
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                trigger_enable_sql(table, &t.name, &t.enabled),
+                Lock::ShareRowExclusive,
+            );
+        }
+        if let Some(text) = &t.comment {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!(
+                    "COMMENT ON TRIGGER {} ON {} IS {}",
+                    ident(&t.name),
+                    table.sql(),
+                    literal(text)
+                ),
+                Lock::None,
+            );
+        }
+    }
+
     fn add_constraint(&mut self, i: usize, table: &QName, c: &Constraint) {
+        if let Some(text) = &c.comment {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!(
+                    "COMMENT ON CONSTRAINT {} ON {} IS {}",
+                    ident(&c.name),
+                    table.sql(),
+                    literal(text)
+                ),
+                Lock::None,
+            );
+        }
         let t = table.sql();
         let name = ident(&c.name);
         let table_is_new = !self.from.tables.iter().any(|x| &x.name == table);
@@ -1120,6 +1215,27 @@ impl<'a> Builder<'a> {
     }
 
     fn add_index(&mut self, i: usize, table: &QName, index: &Index) {
+        // pg_get_indexdef says `ON ONLY` for a partitioned parent; created that way the index
+        // stays invalid and is never built on the partitions.
+        let owned;
+        let index = if index.definition.contains(" ON ONLY ") {
+            owned = Index {
+                definition: index.definition.replacen(" ON ONLY ", " ON ", 1),
+                ..index.clone()
+            };
+            &owned
+        } else {
+            index
+        };
+        if let Some(text) = &index.comment {
+            let name = QName::new(table.schema.clone(), index.name.clone());
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("COMMENT ON INDEX {} IS {}", name.sql(), literal(text)),
+                Lock::None,
+            );
+        }
         let relation_is_new = !self.from.tables.iter().any(|x| &x.name == table)
             && !self.from.views.iter().any(|v| &v.name == table);
         if self.opts.online && !relation_is_new {
@@ -1175,28 +1291,10 @@ impl<'a> Builder<'a> {
             Lock::None,
         );
         for idx in &v.indexes {
-            self.push(
-                Phase::CreateTriggersAndPolicies,
-                i,
-                idx.definition.clone(),
-                Lock::Share,
-            );
+            self.add_index(i, &v.name, idx);
         }
         for tr in &v.triggers {
-            self.push(
-                Phase::CreateTriggersAndPolicies,
-                i,
-                tr.definition.clone(),
-                Lock::ShareRowExclusive,
-            );
-            if tr.enabled != "O" {
-                self.push(
-                    Phase::CreateTriggersAndPolicies,
-                    i,
-                    trigger_enable_sql(&v.name, &tr.name, &tr.enabled),
-                    Lock::ShareRowExclusive,
-                );
-            }
+            self.create_trigger(i, &v.name, tr);
         }
         if let Some(c) = &v.comment {
             self.push(
@@ -1417,6 +1515,106 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Triggers whose definition reads `column` block its type change: drop and recreate them.
+    fn rebuild_triggers_reading(&mut self, i: usize, table: &QName, column: &str) {
+        let (Some(old), Some(new)) = (
+            self.from.tables.iter().find(|t| &t.name == table),
+            self.to.tables.iter().find(|t| &t.name == table),
+        ) else {
+            return;
+        };
+        let quoted = ident(column);
+        let reads = |def: &str| {
+            def.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '"'))
+                .any(|w| w == column || w == quoted)
+        };
+        let old_triggers: Vec<Trigger> = old
+            .triggers
+            .iter()
+            .filter(|t| reads(&t.definition))
+            .cloned()
+            .collect();
+        for t in old_triggers {
+            if let Some(n) = new
+                .triggers
+                .iter()
+                .find(|n| n.name == t.name && **n == t)
+                .cloned()
+            {
+                self.push(
+                    Phase::DropTriggersAndPolicies,
+                    i,
+                    format!("DROP TRIGGER {} ON {}", ident(&t.name), table.sql()),
+                    Lock::AccessExclusive,
+                );
+                self.create_trigger(i, table, &n);
+            }
+        }
+    }
+
+    /// Policies whose expressions read `column` block its type change: drop and recreate them.
+    fn rebuild_policies_reading(&mut self, i: usize, table: &QName, column: &str) {
+        let (Some(old), Some(new)) = (
+            self.from.tables.iter().find(|t| &t.name == table),
+            self.to.tables.iter().find(|t| &t.name == table),
+        ) else {
+            return;
+        };
+        let quoted = ident(column);
+        let reads = |expr: &Option<String>| {
+            expr.as_deref().is_some_and(|e| {
+                e.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '"'))
+                    .any(|w| w == column || w == quoted)
+            })
+        };
+        let unchanged: Vec<Policy> = old
+            .policies
+            .iter()
+            .filter(|p| (reads(&p.using) || reads(&p.with_check)) && new.policies.contains(p))
+            .cloned()
+            .collect();
+        for p in unchanged {
+            self.push(
+                Phase::DropTriggersAndPolicies,
+                i,
+                format!("DROP POLICY {} ON {}", ident(&p.name), table.sql()),
+                Lock::AccessExclusive,
+            );
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                create_policy(table, &p),
+                Lock::AccessExclusive,
+            );
+        }
+    }
+
+    /// Comment and privileges of an object this plan creates (its owner is whoever runs it).
+    fn created_metadata(
+        &mut self,
+        i: usize,
+        target: Target,
+        comment: &Option<String>,
+        acl: &[String],
+        owner: &str,
+    ) {
+        if let Some(text) = comment {
+            let what = self.target_sql(&target);
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("COMMENT ON {what} IS {}", literal(text)),
+                Lock::None,
+            );
+        }
+        if !acl.is_empty() {
+            let object = self.grant_target_sql(&target);
+            for sql in acl::statements(&object, &target, &[], acl, Some(owner)) {
+                self.push(Phase::Metadata, i, sql, Lock::None);
+            }
+        }
+    }
+
     fn relation_kind(&self, q: &QName) -> &'static str {
         match self
             .to
@@ -1437,6 +1635,7 @@ impl<'a> Builder<'a> {
             Target::Relation(q) => format!("{} {}", self.relation_kind(q), q.sql()),
             Target::Column(q, c) => format!("COLUMN {}.{}", q.sql(), ident(c)),
             Target::Constraint(q, c) => format!("CONSTRAINT {} ON {}", ident(c), q.sql()),
+            Target::Index(q) => format!("INDEX {}", q.sql()),
             Target::Trigger(q, c) => format!("TRIGGER {} ON {}", ident(c), q.sql()),
             Target::Sequence(q) => format!("SEQUENCE {}", q.sql()),
             Target::Type(q) => format!("TYPE {}", q.sql()),
@@ -1458,7 +1657,10 @@ impl<'a> Builder<'a> {
 
     fn owner_target_sql(&self, t: &Target) -> Option<String> {
         match t {
-            Target::Column(..) | Target::Constraint(..) | Target::Trigger(..) => None,
+            Target::Column(..)
+            | Target::Constraint(..)
+            | Target::Trigger(..)
+            | Target::Index(..) => None,
             other => Some(self.target_sql(other)),
         }
     }
@@ -1855,6 +2057,16 @@ fn create_policy(table: &QName, p: &Policy) -> String {
         s.push_str(&format!(" WITH CHECK ({w})"));
     }
     s
+}
+
+/// `attstorage` code → keyword.
+fn storage_name(code: &str) -> &'static str {
+    match code {
+        "p" => "PLAIN",
+        "e" => "EXTERNAL",
+        "m" => "MAIN",
+        _ => "EXTENDED",
+    }
 }
 
 fn trigger_enable_sql(table: &QName, name: &str, state: &str) -> String {

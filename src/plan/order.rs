@@ -29,4 +29,6 @@ pub enum Phase {
     CreateTriggersAndPolicies,
     TableProperties,
     Metadata,
+    /// After table privileges: `REVOKE ALL ON TABLE` also clears column grants.
+    ColumnPrivileges,
 }

@@ -14,6 +14,9 @@ fn col(name: &str, ty: &str) -> Column {
         identity: None,
         collation: None,
         is_local: true,
+        storage: None,
+        type_storage: None,
+        statistics: None,
         comment: None,
         acl: vec![],
     }
@@ -35,6 +38,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
         rls_enabled: false,
         rls_forced: false,
         replica_identity: "d".into(),
+        replica_identity_index: None,
         options: vec![],
         owner: "postgres".into(),
         comment: None,

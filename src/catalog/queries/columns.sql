@@ -18,6 +18,9 @@ SELECT coalesce(json_agg(json_build_object(
                                    FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
                                   WHERE co.oid = a.attcollation) END,
          'is_local', a.attislocal,
+         'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
+         'type_storage', CASE WHEN a.attstorage <> t.typstorage THEN t.typstorage::text END,
+         'statistics', nullif(a.attstattarget::int, -1),
          'comment', col_description(c.oid, a.attnum),
          'acl', coalesce((SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x), '{}')
        ) ORDER BY ns.nspname, c.relname, a.attnum), '[]')::text

@@ -2,6 +2,7 @@
 SELECT coalesce(json_agg(json_build_object(
          'schema', ns.nspname, 'name', p.proname,
          'arguments', pg_get_function_identity_arguments(p.oid),
+         'argument_types', oidvectortypes(p.proargtypes),
          'kind', p.prokind::text,
          'definition', pg_get_functiondef(p.oid),
          'result', coalesce(pg_get_function_result(p.oid), ''),

@@ -15,6 +15,8 @@ SELECT coalesce(json_agg(json_build_object(
          'columns', '[]'::json,
          'rls_enabled', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
          'replica_identity', c.relreplident::text,
+         'replica_identity_index', (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                                     WHERE i.indrelid = c.oid AND i.indisreplident),
          'options', coalesce(c.reloptions, '{}'),
          'owner', pg_get_userbyid(c.relowner),
          'comment', obj_description(c.oid, 'pg_class'),
