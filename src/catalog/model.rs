@@ -210,6 +210,33 @@ pub struct Table {
     pub acl: Vec<String>,
 }
 
+impl Table {
+    /// An ordinary, logged table owned by `postgres` with nothing but `columns`.
+    pub fn new(name: QName, columns: Vec<Column>) -> Table {
+        Table {
+            name,
+            kind: TableKind::Ordinary,
+            unlogged: false,
+            partition_key: None,
+            partition_of: None,
+            inherits: vec![],
+            columns,
+            constraints: vec![],
+            indexes: vec![],
+            triggers: vec![],
+            policies: vec![],
+            rls_enabled: false,
+            rls_forced: false,
+            replica_identity: "d".into(),
+            replica_identity_index: None,
+            options: vec![],
+            owner: "postgres".into(),
+            comment: None,
+            acl: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionOf {
     pub parent: QName,
@@ -247,6 +274,27 @@ pub struct Column {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acl: Vec<String>,
+}
+
+impl Column {
+    /// A nullable, locally declared column with no default.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            not_null: false,
+            default: None,
+            generated: None,
+            identity: None,
+            collation: None,
+            is_local: true,
+            storage: None,
+            type_storage: None,
+            statistics: None,
+            comment: None,
+            acl: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -390,47 +390,12 @@ impl<'a> Builder<'a> {
                     // Dropping the parent drops its partitions.
                     return;
                 }
-                // Its foreign keys go first: the keys they reference may be dropped before it.
-                for c in t.constraints.iter().filter(|c| c.kind == "f") {
-                    self.push(
-                        DropForeignKeys,
-                        i,
-                        format!(
-                            "ALTER TABLE {} DROP CONSTRAINT {}",
-                            t.name.sql(),
-                            ident(&c.name)
-                        ),
-                        Lock::AccessExclusive,
-                    );
-                }
-                self.push(
-                    DropTables,
-                    i,
-                    format!("DROP TABLE {}", t.name.sql()),
-                    Lock::AccessExclusive,
-                );
+                self.drop_table(i, t, DropTables);
             }
             Change::RecreateTable { from, to } => {
                 if self.opts.recreate_tables {
                     // Dropped before the new definition is created under the same name.
-                    for c in from.constraints.iter().filter(|c| c.kind == "f") {
-                        self.push(
-                            DropForeignKeys,
-                            i,
-                            format!(
-                                "ALTER TABLE {} DROP CONSTRAINT {}",
-                                from.name.sql(),
-                                ident(&c.name)
-                            ),
-                            Lock::AccessExclusive,
-                        );
-                    }
-                    self.push(
-                        DropConstraintsAndIndexes,
-                        i,
-                        format!("DROP TABLE {}", from.name.sql()),
-                        Lock::AccessExclusive,
-                    );
+                    self.drop_table(i, from, DropConstraintsAndIndexes);
                     self.create_table(i, to);
                 } else {
                     self.refuse(
@@ -1102,6 +1067,28 @@ impl<'a> Builder<'a> {
                 true,
             );
         }
+    }
+
+    /// DROP TABLE in `phase`, its foreign keys first (the keys they reference may go earlier).
+    fn drop_table(&mut self, i: usize, t: &Table, phase: Phase) {
+        for c in t.constraints.iter().filter(|c| c.kind == "f") {
+            self.push(
+                Phase::DropForeignKeys,
+                i,
+                format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    t.name.sql(),
+                    ident(&c.name)
+                ),
+                Lock::AccessExclusive,
+            );
+        }
+        self.push(
+            phase,
+            i,
+            format!("DROP TABLE {}", t.name.sql()),
+            Lock::AccessExclusive,
+        );
     }
 
     /// Whether `t` is a partition whose parent is dropped, or recreated, by this plan.

@@ -5,45 +5,11 @@ use crate::catalog::model::*;
 use crate::diff::diff;
 
 fn col(name: &str, ty: &str) -> Column {
-    Column {
-        name: name.into(),
-        data_type: ty.into(),
-        not_null: false,
-        default: None,
-        generated: None,
-        identity: None,
-        collation: None,
-        is_local: true,
-        storage: None,
-        type_storage: None,
-        statistics: None,
-        comment: None,
-        acl: vec![],
-    }
+    Column::new(name, ty)
 }
 
 fn table(name: &str, columns: Vec<Column>) -> Table {
-    Table {
-        name: QName::new("public", name),
-        kind: TableKind::Ordinary,
-        unlogged: false,
-        partition_key: None,
-        partition_of: None,
-        inherits: vec![],
-        columns,
-        constraints: vec![],
-        indexes: vec![],
-        triggers: vec![],
-        policies: vec![],
-        rls_enabled: false,
-        rls_forced: false,
-        replica_identity: "d".into(),
-        replica_identity_index: None,
-        options: vec![],
-        owner: "postgres".into(),
-        comment: None,
-        acl: vec![],
-    }
+    Table::new(QName::new("public", name), columns)
 }
 
 fn sqls(from: &Schema, to: &Schema, online: bool) -> Vec<String> {
