@@ -70,7 +70,7 @@ mb="postgresql+psycopg2://postgres@127.0.0.1:$port/bench_b"
 # seconds and peak RSS (MB) of a command, output discarded
 measure() {
   /usr/bin/time -f "%e %M" -o /tmp/pgkeel-bench-time "$@" > /tmp/pgkeel-bench-out 2>/dev/null || true
-  read -r secs kb < /tmp/pgkeel-bench-time
+  read -r secs kb < <(tail -n1 /tmp/pgkeel-bench-time)
   echo "$secs $((kb / 1024))"
 }
 

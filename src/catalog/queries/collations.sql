@@ -9,7 +9,7 @@ SELECT coalesce(json_agg(json_build_object(
          'locale', coalesce(to_jsonb(co)->>'colllocale', to_jsonb(co)->>'colliculocale'),
          'rules', to_jsonb(co)->>'collicurules',
          'owner', pg_get_userbyid(co.collowner),
-         'comment', obj_description(co.oid, 'pg_collation')
+         'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = co.oid AND d.classoid = 'pg_collation'::regclass AND d.objsubid = 0)
        ) ORDER BY ns.nspname, co.collname), '[]')::text
   FROM pg_collation co JOIN ns ON ns.oid = co.collnamespace
  WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass AND d.objid = co.oid AND d.deptype = 'e')

@@ -10,7 +10,7 @@ SELECT coalesce(json_agg(json_build_object(
          'references', CASE WHEN k.contype = 'f' THEN
              (SELECT json_build_object('schema', rn.nspname, 'name', rc.relname)
                 FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = k.confrelid) END,
-         'comment', obj_description(k.oid, 'pg_constraint')
+         'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = k.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0)
        ) ORDER BY ns.nspname, c.relname, k.conname), '[]')::text
   FROM pg_constraint k
   JOIN pg_class c ON c.oid = k.conrelid

@@ -7,7 +7,7 @@ SELECT coalesce(json_agg(json_build_object(
          'definition', pg_get_functiondef(p.oid),
          'result', coalesce(pg_get_function_result(p.oid), ''),
          'owner', pg_get_userbyid(p.proowner),
-         'comment', obj_description(p.oid, 'pg_proc'),
+         'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0),
          'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(p.proacl) a WHERE p.proacl IS DISTINCT FROM acldefault('f', p.proowner)), '{}')
        ) ORDER BY ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), '[]')::text
   FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace

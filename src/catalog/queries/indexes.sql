@@ -5,7 +5,7 @@ SELECT coalesce(json_agg(json_build_object(
          'name', ic.relname,
          'definition', pg_get_indexdef(i.indexrelid),
          'valid', i.indisvalid,
-         'comment', obj_description(i.indexrelid, 'pg_class')
+         'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = i.indexrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0)
        ) ORDER BY ns.nspname, c.relname, ic.relname), '[]')::text
   FROM pg_index i
   JOIN pg_class ic ON ic.oid = i.indexrelid

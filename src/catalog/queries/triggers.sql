@@ -5,7 +5,7 @@ SELECT coalesce(json_agg(json_build_object(
          'name', t.tgname,
          'definition', pg_get_triggerdef(t.oid),
          'enabled', t.tgenabled::text,
-         'comment', obj_description(t.oid, 'pg_trigger')
+         'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0)
        ) ORDER BY ns.nspname, c.relname, t.tgname), '[]')::text
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
