@@ -119,13 +119,20 @@ fn round_trip(case: &Path, from_file: &str, to_file: &str) -> Result<(), String>
                         match missing_role {
                             Some(role) if e.sqlstate == "42704" => {
                                 let _ = c.pg().batch_execute("ROLLBACK").await;
-                                c.pg()
+                                // Another case may be creating the same role right now.
+                                let created = c
+                                    .pg()
                                     .batch_execute(&format!(
                                         "CREATE ROLE {}",
                                         pg::quote::ident(role)
                                     ))
-                                    .await
-                                    .map_err(|e| pg::DbError::from(e).to_string())?;
+                                    .await;
+                                if let Err(e) = created {
+                                    let e = pg::DbError::from(e);
+                                    if e.sqlstate != "42710" && e.sqlstate != "23505" {
+                                        return Err(e.to_string());
+                                    }
+                                }
                             }
                             _ => return Err(e.to_string()),
                         }
@@ -288,8 +295,6 @@ const KNOWN_LIMITATIONS: &[(&str, &str, &str)] = &[
 fn run_suite(root: &Path) {
     let cases = cases(root);
     assert!(!cases.is_empty(), "no cases under {}", root.display());
-    // Cases are independent (each gets its own databases): a few at a time keeps the server
-    // busy while another case is in Rust.
     // A case may need a newer server than the one under test (`min-server-version` holds the
     // major); it is skipped there, and said so.
     let major = {
@@ -317,28 +322,31 @@ fn run_suite(root: &Path) {
             }
         })
         .collect();
-    let jobs: Vec<(&PathBuf, &str, &str)> = runnable
-        .iter()
-        .copied()
-        .flat_map(|c| [(c, "a.sql", "b.sql"), (c, "b.sql", "a.sql")])
-        .collect();
+    // Cases are independent (each gets its own databases): four at a time keep the server busy.
+    // One case per worker at a time: both directions of a case load the same files, and the
+    // roles some of them create are cluster-wide, so they must not race each other.
+    let directions = [("a.sql", "b.sql"), ("b.sql", "a.sql")];
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some((case, from, to)) = jobs.get(n) else {
-                    break;
-                };
-                let outcome = round_trip(case, from, to);
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((n, outcome));
+                let Some(case) = runnable.get(n) else { break };
+                for (d, (from, to)) in directions.iter().enumerate() {
+                    let outcome = round_trip(case, from, to);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((n * 2 + d, outcome));
+                }
             });
         }
     });
+    let jobs: Vec<(&PathBuf, &str, &str)> = runnable
+        .iter()
+        .flat_map(|c| directions.map(|(from, to)| (*c, from, to)))
+        .collect();
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(n, _)| *n);
     let mut failures = Vec::new();
