@@ -22,13 +22,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         |n| n.name.clone(),
         &mut out,
         |a, b, out| {
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Schema(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Schema(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Schema(a.name.clone()), &a.comment, &b.comment, out);
             acl(Target::Schema(a.name.clone()), &a.acl, &b.acl, out);
         },
@@ -68,13 +62,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                 out.push(Change::DropCollation(a.clone()));
                 out.push(Change::CreateCollation(b.clone()));
             }
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Collation(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Collation(a.name.clone()), &a.owner, &b.owner, out);
             comment(
                 Target::Collation(a.name.clone()),
                 &a.comment,
@@ -93,13 +81,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         &mut out,
         |a, b, out| {
             enum_changes(a, b, out);
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Type(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Type(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
         },
         Change::CreateEnum,
@@ -123,13 +105,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     to: b.clone(),
                 });
             }
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Domain(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Domain(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Domain(a.name.clone()), &a.comment, &b.comment, out);
         },
         Change::CreateDomain,
@@ -148,13 +124,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     to: b.clone(),
                 });
             }
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Type(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Type(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
         },
         Change::CreateComposite,
@@ -186,13 +156,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     to: b.owned_by.clone(),
                 });
             }
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: Target::Sequence(a.name.clone()),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(Target::Sequence(a.name.clone()), &a.owner, &b.owner, out);
             comment(
                 Target::Sequence(a.name.clone()),
                 &a.comment,
@@ -258,13 +222,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     |t| Target::Trigger(b.name.clone(), t.name.clone()),
                     out,
                 );
-                if a.owner != b.owner {
-                    out.push(Change::Owner {
-                        target: Target::Relation(a.name.clone()),
-                        from: a.owner.clone(),
-                        to: b.owner.clone(),
-                    });
-                }
+                owner(Target::Relation(a.name.clone()), &a.owner, &b.owner, out);
                 comment(
                     Target::Relation(a.name.clone()),
                     &a.comment,
@@ -295,13 +253,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                 arguments: a.arguments.clone(),
                 procedure: a.kind == "p",
             };
-            if a.owner != b.owner {
-                out.push(Change::Owner {
-                    target: t.clone(),
-                    from: a.owner.clone(),
-                    to: b.owner.clone(),
-                });
-            }
+            owner(t.clone(), &a.owner, &b.owner, out);
             comment(t.clone(), &a.comment, &b.comment, out);
             acl(t, &a.acl, &b.acl, out);
         },
@@ -407,6 +359,16 @@ fn keyed<T: Part>(
         if !before.contains_key(k) {
             out.push(add(b));
         }
+    }
+}
+
+fn owner(target: Target, from: &str, to: &str, out: &mut Vec<Change>) {
+    if from != to {
+        out.push(Change::Owner {
+            target,
+            from: from.to_string(),
+            to: to.to_string(),
+        });
     }
 }
 
@@ -669,13 +631,7 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
             to: b.clone(),
         });
     }
-    if a.owner != b.owner {
-        out.push(Change::Owner {
-            target: Target::Relation(name.clone()),
-            from: a.owner.clone(),
-            to: b.owner.clone(),
-        });
-    }
+    owner(Target::Relation(name.clone()), &a.owner, &b.owner, out);
     comment(Target::Relation(name.clone()), &a.comment, &b.comment, out);
     acl(Target::Relation(name.clone()), &a.acl, &b.acl, out);
 }
