@@ -30,6 +30,10 @@ for component in rustfmt clippy; do
   fi
 done
 
+# The real migration tools the format-compatibility tests check pgkeel against.
+export PGKEEL_TOOLS_DIR="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
+bash scripts/test-tools.sh
+
 # A build cache outside the clone keeps repeated CI runs fast.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

@@ -20,11 +20,16 @@
 //! dependency and knows nothing of psql's script format. Splitting needs tokens, not a
 //! syntax tree, and a lexer is a small piece that property tests can pin down.
 
+pub mod history;
 pub mod lexer;
+pub mod migration;
+pub mod source;
 pub mod statement;
 pub mod transaction;
 
 pub use lexer::Construct;
+pub use migration::{Migration, Script, Version};
+pub use source::{Format, LoadError, Tree};
 pub use statement::{pieces, split, Piece, SplitError, Statement};
 pub use transaction::{
     cannot_run_in_transaction, transaction_control, NonTransactional, TxControl,

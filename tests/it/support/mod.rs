@@ -240,3 +240,21 @@ pub fn temp_dir() -> tempfile::TempDir {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A real migration tool installed by `scripts/test-tools.sh` (dbmate, sqlx, drizzle-kit,
+/// node-pg-migrate). Under CI a missing tool fails the test; locally the test is skipped with
+/// a message saying how to install it.
+pub fn migration_tool(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("PGKEEL_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))?;
+    let path = dir.join("bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{} is missing: run scripts/test-tools.sh", path.display());
+    }
+    eprintln!("skipping: {} is missing (run scripts/test-tools.sh)", path.display());
+    None
+}

