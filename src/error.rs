@@ -66,6 +66,8 @@ pub enum Outcome {
     Clean,
     /// A finding the user asked to fail on (drift, breaking change, missing schema).
     Finding,
+    /// The report was printed, and the history needs attention (exit 5).
+    Conflict,
     /// Exit with a child process's status (`sandbox run`).
     Passthrough(u8),
 }
@@ -206,8 +208,20 @@ fn conflict_message(entries: &[Entry]) -> String {
                 State::OutOfOrder => "pending, but a later version is already applied".to_string(),
                 State::Applied | State::Pending => e.state.name().to_string(),
             };
-            let path = e.path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
-            format!("{}{}{path}: {what}", e.version, if e.name.is_empty() { String::new() } else { format!("_{}", e.name) })
+            let path = e
+                .path
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            format!(
+                "{}{}{path}: {what}",
+                e.version,
+                if e.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("_{}", e.name)
+                }
+            )
         })
         .collect();
     format!(

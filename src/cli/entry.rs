@@ -35,6 +35,7 @@ pub fn main() -> ProcessExit {
     match result {
         Ok(Outcome::Clean) => ProcessExit::from(ExitCode::Success.code()),
         Ok(Outcome::Finding) => ProcessExit::from(ExitCode::Finding.code()),
+        Ok(Outcome::Conflict) => ProcessExit::from(ExitCode::HistoryConflict.code()),
         Ok(Outcome::Passthrough(code)) => ProcessExit::from(code),
         // A closed pipe (`pgkeel … | head`) is the reader's choice, not our failure.
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {

@@ -46,7 +46,7 @@ impl std::fmt::Display for Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another migration runner holds the lock on this database ({}); waited {}s", holder.as_ref().map_or_else(|| "holder unknown".to_string(), |h| h.to_string()), waited.as_secs())]
+    #[error("another migration runner holds the lock on this database ({}); waited {:.1}s", holder.as_ref().map_or_else(|| "holder unknown".to_string(), |h| h.to_string()), waited.as_secs_f64())]
     Timeout {
         waited: Duration,
         holder: Option<Holder>,
@@ -100,7 +100,11 @@ pub async fn acquire(client: &Client, wait: Duration) -> Result<LockGuard, LockE
         }
         let waited = start.elapsed();
         if waited >= wait {
-            let holder = holder(client).await.ok().flatten();
+            let holder = holder(client)
+                .await
+                .inspect_err(|e| tracing::debug!("cannot tell who holds the lock: {e}"))
+                .ok()
+                .flatten();
             return Err(LockError::Timeout { waited, holder });
         }
         if !announced {
@@ -126,7 +130,7 @@ async fn holder(client: &Client) -> Result<Option<Holder>, DbError> {
              to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS\" UTC\"') \
              FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-             AND l.classid::bigint = ($1 >> 32) AND l.objid::bigint = ($1 & 4294967295) \
+             AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & 4294967295) \
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              LIMIT 1",
             &[&KEY],

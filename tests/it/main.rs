@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod diff;
 mod engine;
+mod migrate;
 mod quote;
 mod sandbox;
 mod tls;
