@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod diff;
 mod engine;
+mod examples;
 mod migrate;
 mod quote;
 mod sandbox;

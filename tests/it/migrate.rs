@@ -734,3 +734,50 @@ fn command_mode_runs_the_teams_tool_under_lock_and_timeouts() {
     assert!(r.stderr.contains("boom"), "{r:?}");
     assert!(r.stderr.contains("schema unchanged"), "{r:?}");
 }
+
+#[test]
+fn command_mode_with_a_real_tool_node_pg_migrate() {
+    let Some(tool) = crate::support::migration_tool("node-pg-migrate") else {
+        return;
+    };
+    let db = TestDb::new();
+    let p = Project::new(&[]);
+    p.write(
+        "1700000000000_widgets.js",
+        "exports.up = (pgm) => {\n  pgm.createTable('widgets', { id: 'id', name: { type: 'text', notNull: true } });\n};\nexports.down = (pgm) => {\n  pgm.dropTable('widgets');\n};\n",
+    );
+    let cmd = format!("{} up -m migrations", tool.display());
+    let r = run(pgkeel(p.path()).args([
+        "migrate",
+        "up",
+        "--database-url",
+        &db.url(),
+        "--command",
+        &cmd,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    let changes = r.json()["schema_changes"].clone();
+    assert!(
+        changes.as_array().is_some_and(|c| c
+            .iter()
+            .any(|c| c == "added table public.widgets (2 columns)")),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("Migrations complete"),
+        "tool output passes through: {r:?}"
+    );
+    // Run again: the tool has nothing to do, and pgkeel sees no change.
+    let r = run(pgkeel(p.path()).args([
+        "migrate",
+        "up",
+        "--database-url",
+        &db.url(),
+        "--command",
+        &cmd,
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("schema unchanged"), "{r:?}");
+}
