@@ -6,7 +6,7 @@
 //! | 1 | finding: differences, drift, a policy that blocks (not an error) |
 //! | 2 | usage or configuration error (flags, config file, URL syntax, missing tools) |
 //! | 3 | cannot connect or authenticate |
-//! | 4 | migration failed and was rolled back |
+//! | 4 | a migration failed: rolled back, or (non-transactional) recorded dirty |
 //! | 5 | history conflict (checksum mismatch, dirty, missing migration) |
 //! | 6 | backup, restore or verification failure |
 //! | 7 | lock not acquired in time |

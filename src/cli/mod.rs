@@ -19,7 +19,7 @@ Exit codes:
   1    finding: differences, drift, or a policy that blocks
   2    usage or configuration error
   3    cannot connect or authenticate
-  4    migration failed and was rolled back
+  4    migration failed (rolled back, or recorded dirty when it ran outside a transaction)
   5    history conflict (checksum mismatch, dirty, missing migration)
   6    backup, restore or verification failure
   7    lock not acquired in time
