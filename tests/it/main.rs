@@ -12,4 +12,6 @@ mod engine;
 mod quote;
 mod sandbox;
 mod tls;
+mod tool_drizzle;
+mod tool_sqlx;
 mod tools;
