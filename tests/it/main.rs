@@ -13,5 +13,6 @@ mod quote;
 mod sandbox;
 mod tls;
 mod tool_drizzle;
+mod tool_prisma;
 mod tool_sqlx;
 mod tools;

@@ -1,13 +1,18 @@
 //! pgkeel and the real drizzle-kit (`scripts/test-tools.sh`, which runs drizzle-orm's
 //! node-postgres migrator) share `drizzle.__drizzle_migrations`: after `pgkeel migrate up`,
 //! `drizzle-kit migrate` has nothing to apply, and what drizzle-kit applies, `pgkeel status`
-//! reads as applied with matching hashes.
+//! reads as applied with matching hashes. Checked through the CLI and through the history
+//! module alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use pgkeel::migrations::Format;
+
 use crate::support::{migration_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
-use crate::tool_sqlx::{assert_all_applied, status_json};
+use crate::tool_sqlx::{
+    apply_with_library, assert_all_applied, assert_read_back, load, status_json,
+};
 
 /// A copy of `examples/drizzle/drizzle` (the journal and its three files).
 fn project(dir: &Path) -> PathBuf {
@@ -90,4 +95,36 @@ fn pgkeel_reads_what_drizzle_kit_applied() {
 
     let status = status_json(dir.path(), &db, &migrations, "drizzle");
     assert_all_applied(&status, &VERSIONS);
+}
+
+#[test]
+fn drizzle_kit_accepts_rows_the_history_module_writes() {
+    let Some(tool) = migration_tool("drizzle-kit") else {
+        return;
+    };
+    let dir = temp_dir();
+    let migrations = project(dir.path());
+    let db = TestDb::new();
+    apply_with_library(&db, Format::Drizzle, &load(&migrations, Format::Drizzle));
+    let ours = rows(&db);
+
+    let again = drizzle_kit(&tool, dir.path(), &migrations, &db);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(rows(&db), ours, "drizzle-kit applied nothing");
+    let theirs = TestDb::new();
+    assert_eq!(drizzle_kit(&tool, dir.path(), &migrations, &theirs).code, 0);
+    assert_eq!(rows(&theirs), ours);
+}
+
+#[test]
+fn history_module_reads_rows_drizzle_kit_writes() {
+    let Some(tool) = migration_tool("drizzle-kit") else {
+        return;
+    };
+    let dir = temp_dir();
+    let migrations = project(dir.path());
+    let db = TestDb::new();
+    let r = drizzle_kit(&tool, dir.path(), &migrations, &db);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_read_back(&db, Format::Drizzle, &load(&migrations, Format::Drizzle));
 }

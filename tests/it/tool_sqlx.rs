@@ -1,14 +1,19 @@
 //! pgkeel and the real sqlx-cli (`scripts/test-tools.sh`) share `_sqlx_migrations`: what pgkeel
 //! applies, `sqlx migrate info` lists as installed with the same checksums, and what sqlx
-//! applies, `pgkeel status` reads as applied. Also holds the status-report helpers the other
-//! `tool_*` tests use.
+//! applies, `pgkeel status` reads as applied. Checked twice: through the CLI, and through the
+//! history module alone (its SQL run directly), so a failure says which layer is wrong. Also
+//! holds the helpers the other `tool_*` tests share.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::time::Duration;
+
+use pgkeel::migrations::history::{self, Rows};
+use pgkeel::migrations::{source, Format, Migration, Tree};
 use serde_json::{Map, Value};
 
-use crate::support::{migration_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{migration_tool, pgkeel, repo_root, run, run_blocking, temp_dir, Run, TestDb};
 
 /// `examples/sqlx` plus a file with CRLF line endings, so a checksum over anything but the
 /// exact bytes would show.
@@ -169,5 +174,109 @@ pub(crate) fn assert_all_applied(status: &Value, versions: &[&str]) {
                 || (k.contains("checksum") && val.as_str() == Some("mismatch"))
         });
         assert!(!mismatch, "{v} has a checksum mismatch: {status:#}");
+    }
+}
+
+#[test]
+fn sqlx_accepts_rows_the_history_module_writes() {
+    let Some(tool) = migration_tool("sqlx") else {
+        return;
+    };
+    let dir = temp_dir();
+    let migrations = project(dir.path());
+    let loaded = load(&migrations, Format::Sqlx);
+    let db = TestDb::new();
+    apply_with_library(&db, Format::Sqlx, &loaded);
+
+    let info = sqlx(&tool, &["migrate", "info"], &migrations, &db);
+    assert_eq!(info.code, 0, "{info:?}");
+    assert_eq!(
+        info.stdout.matches("/installed").count(),
+        VERSIONS.len(),
+        "{info:?}"
+    );
+    assert!(!info.stdout.contains("checksum"), "{info:?}");
+    let theirs = TestDb::new();
+    assert_eq!(
+        sqlx(&tool, &["migrate", "run"], &migrations, &theirs).code,
+        0
+    );
+    assert_eq!(rows(&db), rows(&theirs));
+}
+
+#[test]
+fn history_module_reads_rows_sqlx_writes() {
+    let Some(tool) = migration_tool("sqlx") else {
+        return;
+    };
+    let dir = temp_dir();
+    let migrations = project(dir.path());
+    let db = TestDb::new();
+    let r = sqlx(&tool, &["migrate", "run"], &migrations, &db);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_read_back(&db, Format::Sqlx, &load(&migrations, Format::Sqlx));
+}
+
+/// The migrations in `dir`, loaded as `format`.
+pub(crate) fn load(dir: &Path, format: Format) -> Vec<Migration> {
+    source::load(&Tree::Dir(dir.to_path_buf()), format).expect("load migrations")
+}
+
+/// Applies `migrations` the way the applier will: the format's `create()`, then each
+/// script followed by its `record_applied` SQL.
+pub(crate) fn apply_with_library(db: &TestDb, format: Format, migrations: &[Migration]) {
+    let table = history::of(format);
+    db.execute(&table.create());
+    for m in migrations {
+        db.execute(&m.up.sql);
+        db.execute(&table.record_applied(&history::Run {
+            migration: m,
+            previous: None,
+            duration: Duration::from_millis(3),
+            statements: Vec::new(),
+            git_sha: None,
+            run_url: None,
+            error: None,
+        }));
+    }
+}
+
+/// Every row of `sql`, each column as text, over the simple-query protocol as the applier
+/// reads history tables.
+pub(crate) fn history_rows(db: &TestDb, sql: &str) -> Vec<Vec<Option<String>>> {
+    let spec = db.spec.clone();
+    let sql = sql.to_string();
+    run_blocking(async move {
+        let c = pgkeel::pg::connect(&spec).await.expect("connect");
+        c.pg()
+            .simple_query(&sql)
+            .await
+            .expect("select history")
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Asserts the format's `select()` + `parse()` read every one of `migrations` as applied,
+/// with the checksum the format computes for it.
+pub(crate) fn assert_read_back(db: &TestDb, format: Format, migrations: &[Migration]) {
+    let table = history::of(format);
+    let rows: Vec<Vec<Option<String>>> = history_rows(db, &table.select());
+    let rows: &Rows = &rows;
+    let mut applied = table.parse(rows, migrations).expect("parse");
+    applied.sort_by(|a, b| a.version.cmp(&b.version));
+    assert_eq!(applied.len(), migrations.len(), "{applied:?}");
+    for (a, m) in applied.iter().zip(migrations) {
+        assert_eq!(a.version, m.version, "{applied:?}");
+        assert!(a.success, "{a:?}");
+        assert_eq!(a.checksum, table.checksum(m), "{}", m.label());
     }
 }
