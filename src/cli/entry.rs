@@ -96,8 +96,16 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
             commands::inspect::run(&s, ctx, &mut out).await?
         }
         Command::Lint(_) => return Err(Error::NotAvailable { command: "lint" }),
-        Command::Migrate(_) => return Err(Error::NotAvailable { command: "migrate" }),
-        Command::Status(_) => return Err(Error::NotAvailable { command: "status" }),
+        Command::Migrate(args) => {
+            settings::require_format(ctx, "migrate", &[Format::Human, Format::Json])?;
+            let s = settings::migrate(args, &file)?;
+            commands::migrate::migrate(&s, ctx, &mut out).await?
+        }
+        Command::Status(args) => {
+            settings::require_format(ctx, "status", &[Format::Human, Format::Json])?;
+            let s = settings::status(args, &file)?;
+            commands::migrate::status(&s, ctx, &mut out).await?
+        }
     };
     out.flush().map_err(Error::Output)?;
     Ok(outcome)
