@@ -206,8 +206,20 @@ fn conflict_message(entries: &[Entry]) -> String {
                 State::OutOfOrder => "pending, but a later version is already applied".to_string(),
                 State::Applied | State::Pending => e.state.name().to_string(),
             };
-            let path = e.path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
-            format!("{}{}{path}: {what}", e.version, if e.name.is_empty() { String::new() } else { format!("_{}", e.name) })
+            let path = e
+                .path
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            format!(
+                "{}{}{path}: {what}",
+                e.version,
+                if e.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("_{}", e.name)
+                }
+            )
         })
         .collect();
     format!(

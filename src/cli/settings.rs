@@ -2,16 +2,16 @@
 //! commands take. Precedence: flags > environment > file > defaults.
 
 use super::{
-    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs,
-    InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs,
-    SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
+    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs, InspectArgs,
+    MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs, SchemaFilterArgs, StatusArgs,
+    ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
 use crate::commands::{check, diff, inspect, migrate, Context};
-use crate::migrations::apply::{Options, TxMode};
-use crate::migrations::Format as Tool;
 use crate::config::Loaded;
 use crate::error::Error;
+use crate::migrations::apply::{Options, TxMode};
+use crate::migrations::Format as Tool;
 use crate::pg::ConnSpec;
 use crate::report::{Format, Style};
 use crate::sandbox::{registry, SandboxOptions};
@@ -217,7 +217,9 @@ fn migrations_source(args: &MigrationsArgs, file: &Loaded) -> Result<migrate::So
 pub fn duration(value: &str, flag: &str) -> Result<std::time::Duration, Error> {
     use std::time::Duration;
     let v = value.trim();
-    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
     let (number, unit) = v.split_at(split);
     let n: f64 = number.parse().map_err(|_| bad_duration(value, flag))?;
     let seconds = match unit.trim() {
@@ -253,8 +255,14 @@ fn provenance() -> (Option<String>, Option<String>) {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .filter(|s| !s.is_empty())
     });
-    let url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
-        (Some(server), Some(repo), Some(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
+    let url = match (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repo), Some(run)) => {
+            Some(format!("{server}/{repo}/actions/runs/{run}"))
+        }
         _ => None,
     };
     (sha, url)
@@ -318,9 +326,19 @@ pub fn migrate(args: &MigrateArgs, file: &Loaded) -> Result<migrate::MigrateSett
             &a.migrations,
             None,
             match (&a.applied, &a.rolled_back) {
-                (Some(v), _) => migrate::Action::Resolve { version: v.clone(), applied: true },
-                (None, Some(v)) => migrate::Action::Resolve { version: v.clone(), applied: false },
-                (None, None) => return Err(Error::usage("pass --applied VERSION or --rolled-back VERSION")),
+                (Some(v), _) => migrate::Action::Resolve {
+                    version: v.clone(),
+                    applied: true,
+                },
+                (None, Some(v)) => migrate::Action::Resolve {
+                    version: v.clone(),
+                    applied: false,
+                },
+                (None, None) => {
+                    return Err(Error::usage(
+                        "pass --applied VERSION or --rolled-back VERSION",
+                    ))
+                }
             },
         ),
     };
@@ -332,12 +350,20 @@ pub fn migrate(args: &MigrateArgs, file: &Loaded) -> Result<migrate::MigrateSett
         (None, MigrateAction::Resolve(r)) => {
             let (git_sha, run_url) = provenance();
             (
-                Options { git_sha, run_url, ..Options::default() },
+                Options {
+                    git_sha,
+                    run_url,
+                    ..Options::default()
+                },
                 duration(&r.lock_wait, "--lock-wait")?,
                 false,
             )
         }
-        (None, _) => (Options::default(), std::time::Duration::from_secs(60), false),
+        (None, _) => (
+            Options::default(),
+            std::time::Duration::from_secs(60),
+            false,
+        ),
     };
     // Command mode needs no migrations directory.
     let source = match (&action, migrations_source(migrations, file)) {

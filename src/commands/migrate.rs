@@ -95,10 +95,14 @@ impl Loaded {
             sql.push('\n');
         }
         sql.push_str("COMMIT;");
-        client.pg().batch_execute(&sql).await.map_err(|e| Error::Query {
-            context: "cannot create the migration history table",
-            source: DbError::from(e),
-        })
+        client
+            .pg()
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::Query {
+                context: "cannot create the migration history table",
+                source: DbError::from(e),
+            })
     }
 
     fn find(&self, version: &str) -> Result<&Migration, Error> {
@@ -129,7 +133,14 @@ async fn read_history(
     let exists = simple_rows(client, &history::exists_sql(history.table()))
         .await
         .map_err(|source| Error::Query { context, source })?;
-    if exists.first().and_then(|r| r.first()).cloned().flatten().as_deref() != Some("true") {
+    if exists
+        .first()
+        .and_then(|r| r.first())
+        .cloned()
+        .flatten()
+        .as_deref()
+        != Some("true")
+    {
         return Ok(Vec::new());
     }
     let rows = simple_rows(client, &history.select())
@@ -207,7 +218,13 @@ async fn has_table_of(client: &Client, format: Format) -> Result<bool, Error> {
             context: "cannot look for history tables",
             source,
         })?;
-    Ok(rows.first().and_then(|r| r.first()).cloned().flatten().as_deref() == Some("true"))
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .cloned()
+        .flatten()
+        .as_deref()
+        == Some("true"))
 }
 
 pub async fn status(
@@ -282,7 +299,10 @@ async fn locked(
     loaded.create_tables(client).await?;
     let entries = loaded.entries(client).await?;
     if let Action::Resolve { version, applied } = &settings.action {
-        return resolve(loaded, &entries, version, *applied, client, settings, ctx, out).await;
+        return resolve(
+            loaded, &entries, version, *applied, client, settings, ctx, out,
+        )
+        .await;
     }
     refuse_conflicts(&entries, &settings.action)?;
     let plan = plan(loaded, &entries, &settings.action)?;
@@ -290,10 +310,7 @@ async fn locked(
     let started = Instant::now();
     let ran = match &settings.action {
         Action::Up { .. } => {
-            let pending: Vec<_> = plan
-                .iter()
-                .map(|m| (*m, loaded.previous(m)))
-                .collect();
+            let pending: Vec<_> = plan.iter().map(|m| (*m, loaded.previous(m))).collect();
             applier.up(&pending).await
         }
         Action::Down { .. } => {
@@ -358,7 +375,12 @@ fn plan<'l>(
     entries: &[Entry],
     action: &Action,
 ) -> Result<Vec<&'l Migration>, Error> {
-    let state = |m: &Migration| entries.iter().find(|e| e.version == m.version).map(|e| &e.state);
+    let state = |m: &Migration| {
+        entries
+            .iter()
+            .find(|e| e.version == m.version)
+            .map(|e| &e.state)
+    };
     match action {
         Action::Up { to, .. } => {
             let limit = to.as_deref().map(|v| loaded.find(v)).transpose()?;
@@ -468,10 +490,14 @@ async fn resolve(
         sql.push('\n');
     }
     sql.push_str("COMMIT;");
-    client.pg().batch_execute(&sql).await.map_err(|e| Error::Query {
-        context: "cannot write the migration history",
-        source: DbError::from(e),
-    })?;
+    client
+        .pg()
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| Error::Query {
+            context: "cannot write the migration history",
+            source: DbError::from(e),
+        })?;
     render::resolved(&m.label(), before.name(), applied, ctx, out).map_err(Error::Output)?;
     Ok(Outcome::Clean)
 }
@@ -490,12 +516,8 @@ async fn command_mode(
     let result = async {
         let before = catalog::introspect(client, &filter).await?;
         let started = Instant::now();
-        let outcome = crate::migrations::command::run(
-            command,
-            &settings.conn,
-            &settings.options,
-        )
-        .await;
+        let outcome =
+            crate::migrations::command::run(command, &settings.conn, &settings.options).await;
         let elapsed = started.elapsed();
         let after = catalog::introspect(client, &filter).await?;
         let changes = diff::diff(&before, &after);

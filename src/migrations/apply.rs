@@ -103,7 +103,7 @@ pub enum ApplyError {
         line: usize,
         /// The first line of the statement, for the report.
         statement: String,
-        error: DbError,
+        error: Box<DbError>,
         /// True: nothing of this migration remains. False: statements before this one ran
         /// and stayed (non-transactional), and the history says dirty.
         rolled_back: bool,
@@ -259,7 +259,10 @@ impl<'a> Applier<'a> {
             .collect::<Result<Vec<_>, _>>();
         match prepared {
             Ok(p) => self.run(p).await,
-            Err(e) => Ran { done: Vec::new(), error: Some(e) },
+            Err(e) => Ran {
+                done: Vec::new(),
+                error: Some(e),
+            },
         }
     }
 
@@ -268,14 +271,20 @@ impl<'a> Applier<'a> {
     /// # Errors
     ///
     /// The first failure; reverts before it stay done.
-    pub async fn down(&self, targets: &[(&'a Migration, &'a Script, Option<&'a Migration>)]) -> Ran {
+    pub async fn down(
+        &self,
+        targets: &[(&'a Migration, &'a Script, Option<&'a Migration>)],
+    ) -> Ran {
         let prepared = targets
             .iter()
             .map(|(m, script, prev)| self.prepare(m, *prev, script, Direction::Down))
             .collect::<Result<Vec<_>, _>>();
         match prepared {
             Ok(p) => self.run(p).await,
-            Err(e) => Ran { done: Vec::new(), error: Some(e) },
+            Err(e) => Ran {
+                done: Vec::new(),
+                error: Some(e),
+            },
         }
     }
 
@@ -286,18 +295,28 @@ impl<'a> Applier<'a> {
                     path: p.script.path.clone(),
                     reason: p.alone.clone().unwrap_or_default(),
                 };
-                return Ran { done: Vec::new(), error: Some(error) };
+                return Ran {
+                    done: Vec::new(),
+                    error: Some(error),
+                };
             }
             return match self.with_retries(|| self.all_in_one(&prepared)).await {
                 Ok(done) => Ran { done, error: None },
-                Err(e) => Ran { done: Vec::new(), error: Some(e) },
+                Err(e) => Ran {
+                    done: Vec::new(),
+                    error: Some(e),
+                },
             };
         }
         let mut done = Vec::with_capacity(prepared.len());
         for p in &prepared {
             tracing::info!(
                 "{} {} ({})",
-                if p.direction == Direction::Up { "applying" } else { "reverting" },
+                if p.direction == Direction::Up {
+                    "applying"
+                } else {
+                    "reverting"
+                },
                 p.migration.label(),
                 p.script.path
             );
@@ -310,7 +329,12 @@ impl<'a> Applier<'a> {
             };
             match result {
                 Ok(d) => done.push(d),
-                Err(e) => return Ran { done, error: Some(e) },
+                Err(e) => {
+                    return Ran {
+                        done,
+                        error: Some(e),
+                    }
+                }
             }
         }
         Ran { done, error: None }
@@ -380,19 +404,22 @@ impl<'a> Applier<'a> {
     }
 
     fn timeouts(&self, scope: &str) -> String {
-        let statement = self
-            .options
-            .statement_timeout
-            .map_or(String::new(), |t| {
-                format!("SET {scope} statement_timeout = '{}ms';", t.as_millis())
-            });
+        let statement = self.options.statement_timeout.map_or(String::new(), |t| {
+            format!("SET {scope} statement_timeout = '{}ms';", t.as_millis())
+        });
         format!(
             "SET {scope} lock_timeout = '{}ms';{statement}",
             self.options.lock_timeout.as_millis()
         )
     }
 
-    fn run_record(&self, p: &Prepared<'a>, started: Instant, ran: usize, error: Option<String>) -> Run<'a> {
+    fn run_record(
+        &self,
+        p: &Prepared<'a>,
+        started: Instant,
+        ran: usize,
+        error: Option<String>,
+    ) -> Run<'a> {
         Run {
             migration: p.migration,
             previous: p.previous,
@@ -422,7 +449,11 @@ impl<'a> Applier<'a> {
     }
 
     async fn exec(&self, sql: &str) -> Result<(), DbError> {
-        self.client.pg().batch_execute(sql).await.map_err(DbError::from)
+        self.client
+            .pg()
+            .batch_execute(sql)
+            .await
+            .map_err(DbError::from)
     }
 
     /// Runs one statement, streaming `COPY … FROM stdin` data.
@@ -445,7 +476,13 @@ impl<'a> Applier<'a> {
         }
     }
 
-    fn statement_error(&self, p: &Prepared, s: &Statement, error: DbError, rolled_back: bool) -> ApplyError {
+    fn statement_error(
+        &self,
+        p: &Prepared,
+        s: &Statement,
+        error: DbError,
+        rolled_back: bool,
+    ) -> ApplyError {
         // The server's position points into the statement: report the line it falls on.
         let within = error
             .position
@@ -459,8 +496,16 @@ impl<'a> Applier<'a> {
             label: p.migration.label(),
             path: p.script.path.clone(),
             line: s.start_line() + p.script.first_line - 1 + within,
-            statement: s.sql().lines().next().unwrap_or_default().trim().chars().take(100).collect(),
-            error,
+            statement: s
+                .sql()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(100)
+                .collect(),
+            error: Box::new(error),
             rolled_back,
             attempts: 0,
         }
@@ -543,7 +588,9 @@ impl<'a> Applier<'a> {
             .await
             .map_err(ApplyError::History)?;
         let result = self.alone_inner(p, started).await;
-        let _ = self.exec("RESET lock_timeout; RESET statement_timeout").await;
+        let _ = self
+            .exec("RESET lock_timeout; RESET statement_timeout")
+            .await;
         result
     }
 
@@ -565,7 +612,10 @@ impl<'a> Applier<'a> {
             let outcome = self.alone_statement(p, s, index_build.is_none()).await;
             if let Some(command) = index_build {
                 let now = self.invalid_indexes().await.map_err(ApplyError::History)?;
-                let new: Vec<String> = now.into_iter().filter(|i| !invalid_before.contains(i)).collect();
+                let new: Vec<String> = now
+                    .into_iter()
+                    .filter(|i| !invalid_before.contains(i))
+                    .collect();
                 if !new.is_empty() {
                     let err = ApplyError::InvalidIndex {
                         label: p.migration.label(),
@@ -574,7 +624,8 @@ impl<'a> Applier<'a> {
                         command,
                         indexes: new,
                     };
-                    self.mark_dirty(p, started, i, Some(err.to_string())).await?;
+                    self.mark_dirty(p, started, i, Some(err.to_string()))
+                        .await?;
                     return Err(err);
                 }
             }
@@ -595,13 +646,22 @@ impl<'a> Applier<'a> {
 
     /// One statement on its own, retried after lock timeouts when `retry` (an index build
     /// that timed out leaves an invalid index behind, so it is not retried).
-    async fn alone_statement(&self, p: &Prepared<'a>, s: &Statement<'a>, retry: bool) -> Result<(), ApplyError> {
+    async fn alone_statement(
+        &self,
+        p: &Prepared<'a>,
+        s: &Statement<'a>,
+        retry: bool,
+    ) -> Result<(), ApplyError> {
         let mut wait = self.options.backoff;
         let mut tries = 0;
         loop {
             match self.statement(s).await {
                 Ok(()) => return Ok(()),
-                Err(e) if retry && e.sqlstate == LOCK_NOT_AVAILABLE && tries < self.options.retries => {
+                Err(e)
+                    if retry
+                        && e.sqlstate == LOCK_NOT_AVAILABLE
+                        && tries < self.options.retries =>
+                {
                     tries += 1;
                     tracing::warn!(
                         "{}:{}: lock timeout; retry {tries} of {} in {} ms",
@@ -625,7 +685,13 @@ impl<'a> Applier<'a> {
     }
 
     /// Records the migration as dirty with the first `ran` statements (and the error).
-    async fn mark_dirty(&self, p: &Prepared<'a>, started: Instant, ran: usize, error: Option<String>) -> Result<(), ApplyError> {
+    async fn mark_dirty(
+        &self,
+        p: &Prepared<'a>,
+        started: Instant,
+        ran: usize,
+        error: Option<String>,
+    ) -> Result<(), ApplyError> {
         let run = self.run_record(p, started, ran, error);
         let mut sql = String::from("BEGIN;\n");
         // The tool's own dirty mark only once, before anything ran.

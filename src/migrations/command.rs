@@ -51,7 +51,10 @@ pub fn pgoptions(existing: Option<&str>, options: &Options) -> String {
         .filter(|e| !e.trim().is_empty())
         .map(|e| vec![e.trim().to_string()])
         .unwrap_or_default();
-    parts.push(format!("-c lock_timeout={}", options.lock_timeout.as_millis()));
+    parts.push(format!(
+        "-c lock_timeout={}",
+        options.lock_timeout.as_millis()
+    ));
     if let Some(t) = options.statement_timeout {
         parts.push(format!("-c statement_timeout={}", t.as_millis()));
     }
@@ -63,7 +66,11 @@ pub fn pgoptions(existing: Option<&str>, options: &Options) -> String {
 /// # Errors
 ///
 /// When it cannot start or exits unsuccessfully.
-pub async fn run(command: &str, conn: &ConnSpec, options: &Options) -> Result<CommandRun, CommandError> {
+pub async fn run(
+    command: &str,
+    conn: &ConnSpec,
+    options: &Options,
+) -> Result<CommandRun, CommandError> {
     let url = conn.to_url_with_password();
     let pgopts = pgoptions(std::env::var("PGOPTIONS").ok().as_deref(), options);
     tracing::info!("running `{command}` (command mode)");
@@ -84,8 +91,14 @@ pub async fn run(command: &str, conn: &ConnSpec, options: &Options) -> Result<Co
         })?;
     let tail = std::sync::Arc::new(std::sync::Mutex::new(VecDeque::with_capacity(TAIL)));
     let pumps = [
-        child.stdout.take().map(|s| tokio::spawn(pump(s, tail.clone()))),
-        child.stderr.take().map(|s| tokio::spawn(pump(s, tail.clone()))),
+        child
+            .stdout
+            .take()
+            .map(|s| tokio::spawn(pump(s, tail.clone()))),
+        child
+            .stderr
+            .take()
+            .map(|s| tokio::spawn(pump(s, tail.clone()))),
     ];
     let status = child.wait().await.map_err(|source| CommandError::Spawn {
         command: command.to_string(),
@@ -103,7 +116,9 @@ pub async fn run(command: &str, conn: &ConnSpec, options: &Options) -> Result<Co
     } else {
         Err(CommandError::Failed {
             command: command.to_string(),
-            status: status.code().map_or_else(|| "a signal".to_string(), |c| format!("exit status {c}")),
+            status: status
+                .code()
+                .map_or_else(|| "a signal".to_string(), |c| format!("exit status {c}")),
             tail,
         })
     }

@@ -15,7 +15,10 @@ pub enum State {
     /// Started and not finished, or recorded as failed.
     Dirty,
     /// Applied, and the file has changed since: both checksums.
-    Edited { recorded: String, on_disk: String },
+    Edited {
+        recorded: String,
+        on_disk: String,
+    },
     /// Applied, and no longer on disk.
     Missing,
 }
@@ -170,7 +173,13 @@ mod tests {
     #[test]
     fn every_state() {
         let h = history::of(Format::Pgkeel);
-        let disk = [m("1", "a"), m("2", "b"), m("3", "c"), m("4", "d"), m("5", "e")];
+        let disk = [
+            m("1", "a"),
+            m("2", "b"),
+            m("3", "c"),
+            m("4", "d"),
+            m("5", "e"),
+        ];
         let mut edited = applied(&disk[1], true);
         edited.checksum = Some("0".repeat(64));
         let gone = m("9", "z");
@@ -192,7 +201,9 @@ mod tests {
                 ("9".into(), "missing"),
             ]
         );
-        assert!(matches!(&got[1].state, State::Edited { recorded, .. } if recorded == &"0".repeat(64)));
+        assert!(
+            matches!(&got[1].state, State::Edited { recorded, .. } if recorded == &"0".repeat(64))
+        );
     }
 
     #[test]
@@ -204,7 +215,10 @@ mod tests {
             ..applied(&disk[0], true)
         }];
         let mut audit = applied(&disk[0], true);
-        assert_eq!(states(&status(&disk, &tool, &[audit.clone()], h))[0].1, "applied");
+        assert_eq!(
+            states(&status(&disk, &tool, &[audit.clone()], h))[0].1,
+            "applied"
+        );
         audit.checksum = Some("f".repeat(64));
         assert_eq!(states(&status(&disk, &tool, &[audit], h))[0].1, "edited");
         assert_eq!(states(&status(&disk, &tool, &[], h))[0].1, "applied");

@@ -62,11 +62,17 @@ pub fn status(
                 }
             })
             .collect();
-        let summary: serde_json::Map<String, serde_json::Value> =
-            ["applied", "pending", "dirty", "edited", "missing", "out-of-order"]
-                .into_iter()
-                .map(|s| (s.to_string(), count(entries, s).into()))
-                .collect();
+        let summary: serde_json::Map<String, serde_json::Value> = [
+            "applied",
+            "pending",
+            "dirty",
+            "edited",
+            "missing",
+            "out-of-order",
+        ]
+        .into_iter()
+        .map(|s| (s.to_string(), count(entries, s).into()))
+        .collect();
         return write_json(
             out,
             "status",
@@ -137,7 +143,12 @@ fn direction(d: Direction) -> &'static str {
     }
 }
 
-pub fn applied(done: &[Done], total: Duration, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+pub fn applied(
+    done: &[Done],
+    total: Duration,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if ctx.format == Format::Json {
         let list: Vec<DoneJson> = done
             .iter()
@@ -158,21 +169,33 @@ pub fn applied(done: &[Done], total: Duration, ctx: &Context, out: &mut dyn Writ
     }
     let s = ctx.style;
     if done.is_empty() {
-        return writeln!(out, "{} nothing to do: the database is up to date", s.good("✓"));
+        return writeln!(
+            out,
+            "{} nothing to do: the database is up to date",
+            s.good("✓")
+        );
     }
     for d in done {
         writeln!(
             out,
             "{} {} {} {}",
             s.good("✓"),
-            if d.direction == Direction::Up { "applied " } else { "reverted" },
+            if d.direction == Direction::Up {
+                "applied "
+            } else {
+                "reverted"
+            },
             d.label,
             s.dim(&format!(
                 "({} statement{}, {} ms{})",
                 d.statements,
                 if d.statements == 1 { "" } else { "s" },
                 d.duration.as_millis(),
-                if d.transactional { "" } else { ", no transaction" }
+                if d.transactional {
+                    ""
+                } else {
+                    ", no transaction"
+                }
             ))
         )?;
     }
@@ -181,7 +204,11 @@ pub fn applied(done: &[Done], total: Duration, ctx: &Context, out: &mut dyn Writ
         "{} migration{} {} in {} ms",
         done.len(),
         if done.len() == 1 { "" } else { "s" },
-        if done[0].direction == Direction::Up { "applied" } else { "reverted" },
+        if done[0].direction == Direction::Up {
+            "applied"
+        } else {
+            "reverted"
+        },
         total.as_millis()
     )
 }
@@ -239,7 +266,13 @@ pub fn dry_run(
     Ok(())
 }
 
-pub fn resolved(label: &str, before: &str, applied: bool, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+pub fn resolved(
+    label: &str,
+    before: &str,
+    applied: bool,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let now = if applied { "applied" } else { "rolled back" };
     if ctx.format == Format::Json {
         return write_json(
@@ -248,7 +281,11 @@ pub fn resolved(label: &str, before: &str, applied: bool, ctx: &Context, out: &m
             &serde_json::json!({ "resolved": label, "was": before, "now": now }),
         );
     }
-    writeln!(out, "{} {label}: {before} → recorded as {now}", ctx.style.good("✓"))
+    writeln!(
+        out,
+        "{} {label}: {before} → recorded as {now}",
+        ctx.style.good("✓")
+    )
 }
 
 pub fn command(
@@ -271,7 +308,12 @@ pub fn command(
         );
     }
     let s = ctx.style;
-    writeln!(out, "{} `{command}` finished in {} ms", s.good("✓"), elapsed.as_millis())?;
+    writeln!(
+        out,
+        "{} `{command}` finished in {} ms",
+        s.good("✓"),
+        elapsed.as_millis()
+    )?;
     schema_changes(changes, s, out)
 }
 
