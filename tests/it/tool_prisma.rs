@@ -1,15 +1,16 @@
 //! `_prisma_migrations` on a real server. The Prisma CLI is not among the installed tools (its
 //! schema engine is downloaded from Prisma's own servers, not a package registry), so the rows
 //! Prisma writes are reproduced here with the statements prisma-engines runs
-//! (`sql_migration_persistence.rs`), and pgkeel's SQL is run against them.
+//! (`sql_migration_persistence.rs`), and pgkeel's SQL is run against them; then the CLI applies
+//! the example project and the rows are checked for what `prisma migrate deploy` relies on.
 
 use std::time::Duration;
 
 use pgkeel::migrations::history::{self, Applied, History, Run};
 use pgkeel::migrations::{Format, Migration};
 
-use crate::support::{repo_root, TestDb};
-use crate::tool_sqlx::{history_rows, load};
+use crate::support::{pgkeel, repo_root, run, temp_dir, TestDb};
+use crate::tool_sqlx::{assert_all_applied, history_rows, load, status_json};
 
 fn run_of<'a>(m: &'a Migration, error: Option<&str>) -> Run<'a> {
     Run {
@@ -103,4 +104,40 @@ fn prisma_rows_round_trip_through_the_history_module() {
     let stored: Vec<String> =
         db.query_strings("SELECT checksum FROM _prisma_migrations ORDER BY started_at, id");
     assert!(stored.iter().all(|c| c.len() == 64), "{stored:?}");
+}
+
+#[test]
+fn pgkeel_applies_prisma_migrations_as_prisma_records_them() {
+    let dir = temp_dir();
+    let migrations = repo_root().join("examples/prisma/prisma/migrations");
+    let loaded = load(&migrations, Format::Prisma);
+    let db = TestDb::new();
+    let r = run(pgkeel(dir.path())
+        .args(["migrate", "up", "--database-url", &db.url(), "--migrations"])
+        .arg(&migrations));
+    assert_eq!(r.code, 0, "{r:?}");
+
+    // `migrate deploy` skips a migration when a row with its folder name is not rolled back,
+    // and refuses to run while a row is neither finished nor rolled back.
+    let table = history::of(Format::Prisma);
+    let want: Vec<String> = loaded
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} 1 36 t",
+                m.label(),
+                table.checksum(m).unwrap_or_default()
+            )
+        })
+        .collect();
+    let got = db.query_strings(
+        "SELECT concat_ws(' ', migration_name, checksum, applied_steps_count, length(id), \
+         finished_at >= started_at) FROM _prisma_migrations \
+         WHERE rolled_back_at IS NULL ORDER BY migration_name",
+    );
+    assert_eq!(got, want);
+
+    let status = status_json(dir.path(), &db, &migrations, "prisma");
+    let versions: Vec<&str> = loaded.iter().map(|m| m.version.as_str()).collect();
+    assert_all_applied(&status, &versions);
 }
