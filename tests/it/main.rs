@@ -14,4 +14,7 @@ mod migrate;
 mod quote;
 mod sandbox;
 mod tls;
+mod tool_drizzle;
+mod tool_prisma;
+mod tool_sqlx;
 mod tools;

@@ -19,3 +19,29 @@ fn numbered_names() {
     assert_eq!(split_numbered("1x.sql"), None);
     assert_eq!(split_numbered("a/1_x.sql"), None);
 }
+
+#[test]
+fn example_projects_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (dir, format, downs) in [
+        ("pgkeel/migrations", Format::Pgkeel, true),
+        ("golang-migrate", Format::GolangMigrate, true),
+        ("sqlx", Format::Sqlx, true),
+        ("supabase/supabase/migrations", Format::Supabase, false),
+        ("prisma/prisma/migrations", Format::Prisma, false),
+        ("drizzle/drizzle", Format::Drizzle, false),
+    ] {
+        let tree = Tree::Dir(root.join(dir));
+        let detected = detect(&tree).unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert!(
+            detected.format == format || detected.alternatives.contains(&format),
+            "{dir}: detected {detected:?}"
+        );
+        let migrations = load(&tree, format).unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert_eq!(migrations.len(), 3, "{dir}");
+        assert!(
+            migrations.iter().all(|m| m.down.is_some() == downs),
+            "{dir}"
+        );
+    }
+}
