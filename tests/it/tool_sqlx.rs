@@ -15,12 +15,14 @@ use serde_json::Value;
 
 use crate::support::{migration_tool, pgkeel, repo_root, run, run_blocking, temp_dir, Run, TestDb};
 
-/// `examples/sqlx` plus a file with CRLF line endings, so a checksum over anything but the
+/// `examples/sqlx/migrations` plus a file with CRLF line endings, so a checksum over anything but the
 /// exact bytes would show.
 fn project(dir: &Path) -> PathBuf {
     let migrations = dir.join("migrations");
     std::fs::create_dir_all(&migrations).expect("mkdir");
-    for entry in std::fs::read_dir(repo_root().join("examples/sqlx")).expect("examples/sqlx") {
+    for entry in std::fs::read_dir(repo_root().join("examples/sqlx/migrations"))
+        .expect("examples/sqlx/migrations")
+    {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "sql") {
             std::fs::copy(&path, migrations.join(path.file_name().expect("name"))).expect("copy");

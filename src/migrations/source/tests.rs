@@ -25,8 +25,8 @@ fn example_projects_load() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     for (dir, format, downs) in [
         ("pgkeel/migrations", Format::Pgkeel, true),
-        ("golang-migrate", Format::GolangMigrate, true),
-        ("sqlx", Format::Sqlx, true),
+        ("golang-migrate/migrations", Format::GolangMigrate, true),
+        ("sqlx/migrations", Format::Sqlx, true),
         ("supabase/supabase/migrations", Format::Supabase, false),
         ("prisma/prisma/migrations", Format::Prisma, false),
         ("drizzle/drizzle", Format::Drizzle, false),
