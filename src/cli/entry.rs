@@ -96,7 +96,10 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
         },
         Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
         Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
-        Command::Drift(_) => return Err(Error::NotAvailable { command: "drift" }),
+        Command::Drift(args) => {
+            let s = settings::drift(args, &file)?;
+            commands::drift::run(&s, ctx, &mut out).await?
+        }
         Command::Deploy(_) => return Err(Error::NotAvailable { command: "deploy" }),
         Command::Inspect(args) => {
             settings::require_format(ctx, "inspect", &[Format::Human, Format::Json])?;

@@ -84,8 +84,8 @@ pub enum Command {
     Backup(PendingArgs),
     /// [not available yet] Restore a backup, guarded by confirmation and a safety backup.
     Restore(PendingArgs),
-    /// [not available yet] Compare the live schema with what its migrations produce.
-    Drift(PendingArgs),
+    /// Compare the live schema with what its applied migrations produce (exit 1 on drift).
+    Drift(DriftArgs),
     /// [not available yet] Rehearse, back up, apply, verify, and roll back on failure.
     Deploy(PendingArgs),
     /// Print a database's schema as a stable, versioned JSON snapshot.
@@ -272,6 +272,47 @@ pub struct SandboxRunArgs {
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    /// Compare with this snapshot (from `pgkeel inspect`) instead of replaying migrations.
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    /// Replay on this server (creating and dropping scratch databases) instead of a
+    /// throwaway local PostgreSQL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PGKEEL_SANDBOX_URL",
+        hide_env_values = true
+    )]
+    pub sandbox_url: Option<String>,
+    /// PostgreSQL major version of the throwaway server [default: newest installed].
+    #[arg(long, value_name = "N", env = "PGKEEL_PG_VERSION")]
+    pub pg_version: Option<u32>,
+    #[command(flatten)]
+    pub filter: SchemaFilterArgs,
+    /// Ignore drift in this schema (repeatable); counted in the report.
+    #[arg(long = "ignore-schema", value_name = "SCHEMA")]
+    pub ignore_schemas: Vec<String>,
+    /// Ignore objects whose `schema.name` (or name) matches this pattern, `*` and `?` as
+    /// wildcards (repeatable); counted in the report.
+    #[arg(long = "ignore", value_name = "PATTERN")]
+    pub ignore_objects: Vec<String>,
+    /// Ignore a kind of drift: grants, comments, ownership, column-order (repeatable).
+    #[arg(long = "ignore-kind", value_name = "KIND")]
+    pub ignore_kinds: Vec<String>,
+    /// Also write drift-report.json and drift.sql here.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Exit 1 when drift is found; `--fail-on-drift false` only reports.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub fail_on_drift: bool,
 }
 
 /// Where the migrations are and how to read them.

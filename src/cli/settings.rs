@@ -2,12 +2,12 @@
 //! commands take. Precedence: flags > environment > file > defaults.
 
 use super::{
-    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FailOnArg, FormatArg, GlobalArgs,
-    InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs, SchemaFilterArgs,
-    StatusArgs, ToolArg, TxModeArg,
+    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, DriftArgs, FailOnArg, FormatArg,
+    GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs,
+    SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
-use crate::commands::{check, diff, inspect, migrate, preview, Context};
+use crate::commands::{check, diff, drift, inspect, migrate, preview, Context};
 use crate::config::Loaded;
 use crate::error::Error;
 use crate::migrations::apply::{Options, TxMode};
@@ -193,12 +193,7 @@ fn preview(args: &DiffArgs, file: &Loaded) -> Result<preview::Settings, Error> {
         source,
         command: args.command.clone(),
         base,
-        sandbox_url: args
-            .sandbox_url
-            .as_deref()
-            .filter(|u| !u.is_empty())
-            .map(|u| ConnSpec::from_env(Some(u)))
-            .transpose()?,
+        sandbox_url: sandbox_url(args.sandbox_url.as_deref())?,
         sandbox: SandboxOptions {
             pg_version: args.pg_version.or(file.config.sandbox.pg_version),
             ..SandboxOptions::default()
@@ -436,5 +431,56 @@ pub fn migrate(args: &MigrateArgs, file: &Loaded) -> Result<migrate::MigrateSett
         options,
         lock_wait,
         dry_run,
+    })
+}
+
+fn sandbox_url(value: Option<&str>) -> Result<Option<ConnSpec>, Error> {
+    Ok(value
+        .filter(|u| !u.is_empty())
+        .map(|u| ConnSpec::from_env(Some(u)))
+        .transpose()?)
+}
+
+pub fn drift(args: &DriftArgs, file: &Loaded) -> Result<drift::Settings, Error> {
+    let section = &file.config.drift.ignore;
+    let mut kinds = Vec::new();
+    for name in args.ignore_kinds.iter().chain(&section.kinds) {
+        kinds.push(
+            crate::diff::ignore::Kind::from_name(name).ok_or_else(|| Error::Usage {
+                message: format!("unknown drift kind `{name}`"),
+                hint: Some("use grants, comments, ownership or column-order".into()),
+            })?,
+        );
+    }
+    let expected = match &args.expected {
+        Some(path) => drift::Expected::Snapshot(path.clone()),
+        None => drift::Expected::Migrations(migrations_source(&args.migrations, file)?),
+    };
+    Ok(drift::Settings {
+        conn: connection(&args.connection, file)?,
+        expected,
+        sandbox_url: sandbox_url(args.sandbox_url.as_deref())?,
+        sandbox: SandboxOptions {
+            pg_version: args.pg_version.or(file.config.sandbox.pg_version),
+            ..SandboxOptions::default()
+        },
+        filter: filter(&args.filter, file),
+        ignore: crate::diff::ignore::Rules {
+            schemas: args
+                .ignore_schemas
+                .iter()
+                .chain(&section.schemas)
+                .cloned()
+                .collect(),
+            objects: args
+                .ignore_objects
+                .iter()
+                .chain(&section.objects)
+                .cloned()
+                .collect(),
+            kinds,
+        },
+        output_dir: args.output_dir.clone(),
+        fail_on_drift: args.fail_on_drift,
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod drift;
 pub mod inspect;
 pub mod migrate;
 pub mod preview;

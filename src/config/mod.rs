@@ -25,6 +25,30 @@ pub struct FileConfig {
     pub sandbox: SandboxSection,
     #[serde(default)]
     pub migrations: MigrationsSection,
+    #[serde(default)]
+    pub drift: DriftSection,
+}
+
+/// `drift:` — what `pgkeel drift` leaves out (each ignored item is still counted).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSection {
+    #[serde(default)]
+    pub ignore: DriftIgnore,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftIgnore {
+    /// Schemas.
+    #[serde(default)]
+    pub schemas: Vec<String>,
+    /// `schema.name` patterns with `*` and `?`.
+    #[serde(default)]
+    pub objects: Vec<String>,
+    /// grants, comments, ownership, column-order.
+    #[serde(default)]
+    pub kinds: Vec<String>,
 }
 
 /// `migrations:` — where the migrations are and which tool wrote them.

@@ -265,7 +265,12 @@ impl Change {
                 None => format!("sequence {sequence} no longer owned by a column"),
             },
             Change::CreateTable(t) => {
-                format!("added table {} ({} columns)", t.name, t.columns.len())
+                format!(
+                    "added table {} ({} column{})",
+                    t.name,
+                    t.columns.len(),
+                    if t.columns.len() == 1 { "" } else { "s" }
+                )
             }
             Change::DropTable(t) => format!("removed table {}", t.name),
             Change::RecreateTable { to, .. } => {

@@ -4,6 +4,7 @@
 
 mod change;
 mod classify;
+pub mod ignore;
 
 use std::collections::BTreeMap;
 
