@@ -6,7 +6,7 @@
 //! | 1 | finding: differences, drift, a policy that blocks (not an error) |
 //! | 2 | usage or configuration error (flags, config file, URL syntax, missing tools) |
 //! | 3 | cannot connect or authenticate |
-//! | 4 | migration failed and was rolled back |
+//! | 4 | a migration failed: rolled back, or (non-transactional) recorded dirty |
 //! | 5 | history conflict (checksum mismatch, dirty, missing migration) |
 //! | 6 | backup, restore or verification failure |
 //! | 7 | lock not acquired in time |
@@ -17,6 +17,12 @@
 
 use crate::catalog::{CatalogError, SnapshotError};
 use crate::config::ConfigError;
+use crate::migrations::apply::ApplyError;
+use crate::migrations::command::CommandError;
+use crate::migrations::history::HistoryError;
+use crate::migrations::lock::LockError;
+use crate::migrations::status::{Entry, State};
+use crate::migrations::LoadError;
 use crate::pg::{ConnSpecError, ConnectError, DbError};
 use crate::plan::Refusal;
 use crate::sandbox::SandboxError;
@@ -60,6 +66,8 @@ pub enum Outcome {
     Clean,
     /// A finding the user asked to fail on (drift, breaking change, missing schema).
     Finding,
+    /// The report was printed, and the history needs attention (exit 5).
+    Conflict,
     /// Exit with a child process's status (`sandbox run`).
     Passthrough(u8),
 }
@@ -87,6 +95,18 @@ pub enum Error {
     Snapshot(#[from] SnapshotError),
     #[error("{} change{} cannot be migrated automatically: {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
     Refused(Vec<Refusal>),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("{}", conflict_message(.0))]
+    HistoryConflict(Vec<Entry>),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Apply(Box<ApplyError>),
+    #[error(transparent)]
+    Command(Box<CommandError>),
     #[error("`pgkeel {command}` is not available yet in this version")]
     NotAvailable { command: &'static str },
     #[error("{message}")]
@@ -123,6 +143,16 @@ impl Error {
             Error::Catalog(_) => ExitCode::Connect,
             Error::Snapshot(_) => ExitCode::Usage,
             Error::Refused(_) => ExitCode::Usage,
+            Error::Load(_) => ExitCode::Usage,
+            Error::History(_) => ExitCode::HistoryConflict,
+            Error::HistoryConflict(_) => ExitCode::HistoryConflict,
+            Error::Lock(LockError::Timeout { .. }) => ExitCode::LockTimeout,
+            Error::Lock(LockError::Db(_)) => ExitCode::Connect,
+            Error::Apply(_) => ExitCode::MigrationFailed,
+            Error::Command(e) => match **e {
+                CommandError::Spawn { .. } => ExitCode::Usage,
+                CommandError::Failed { .. } => ExitCode::MigrationFailed,
+            },
             Error::NotAvailable { .. } => ExitCode::Usage,
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
@@ -141,6 +171,13 @@ impl Error {
             Error::Catalog(_) => Some("the role needs read access to the system catalogs (any role has it by default)".into()),
             Error::Snapshot(_) => Some("create a snapshot with `pgkeel inspect --database-url URL > schema.json`".into()),
             Error::Refused(_) => Some("write a migration for these objects yourself, or see `--format human` for the full comparison".into()),
+            Error::Load(e) => e.hint(),
+            Error::History(_) => Some("the table does not look like the tool writes it: check --tool".into()),
+            Error::HistoryConflict(entries) => Some(conflict_hint(entries)),
+            Error::Lock(LockError::Timeout { .. }) => Some("wait for the other run to finish, or raise --lock-wait; a crashed runner's lock ends with its session".into()),
+            Error::Lock(LockError::Db(e)) => e.hint.clone(),
+            Error::Apply(e) => e.hint(),
+            Error::Command(e) => e.hint(),
             Error::NotAvailable { .. } => {
                 Some("see `pgkeel --help` for the commands this version provides".to_string())
             }
@@ -155,5 +192,52 @@ impl Error {
             message: message.into(),
             hint: None,
         }
+    }
+}
+
+fn conflict_message(entries: &[Entry]) -> String {
+    let parts: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let what = match &e.state {
+                State::Edited { recorded, on_disk } => format!(
+                    "edited after it was applied (recorded checksum {recorded}, file now {on_disk})"
+                ),
+                State::Dirty => "dirty: it started and did not finish".to_string(),
+                State::Missing => "applied, but its file is gone".to_string(),
+                State::OutOfOrder => "pending, but a later version is already applied".to_string(),
+                State::Applied | State::Pending => e.state.name().to_string(),
+            };
+            let path = e
+                .path
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            format!(
+                "{}{}{path}: {what}",
+                e.version,
+                if e.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("_{}", e.name)
+                }
+            )
+        })
+        .collect();
+    format!(
+        "migration history conflict{}: {}",
+        if entries.len() == 1 { "" } else { "s" },
+        parts.join("; ")
+    )
+}
+
+fn conflict_hint(entries: &[Entry]) -> String {
+    let first = entries.first();
+    match first.map(|e| &e.state) {
+        Some(State::Edited { .. }) => "restore the applied file from git (a change needs a new migration), or if the edit is deliberate record it with `pgkeel migrate resolve --applied VERSION`".into(),
+        Some(State::Dirty) => "check what the migration left behind (`pgkeel status` lists the statements that ran), fix it by hand, then `pgkeel migrate resolve --applied VERSION` or `--rolled-back VERSION`".into(),
+        Some(State::Missing) => "restore the file from git, or `pgkeel migrate resolve --rolled-back VERSION` if its changes are gone".into(),
+        Some(State::OutOfOrder) => "give the migration a version after the newest applied one, or pass --allow-out-of-order".into(),
+        _ => "see `pgkeel status`".into(),
     }
 }

@@ -35,6 +35,7 @@ pub fn main() -> ProcessExit {
     match result {
         Ok(Outcome::Clean) => ProcessExit::from(ExitCode::Success.code()),
         Ok(Outcome::Finding) => ProcessExit::from(ExitCode::Finding.code()),
+        Ok(Outcome::Conflict) => ProcessExit::from(ExitCode::HistoryConflict.code()),
         Ok(Outcome::Passthrough(code)) => ProcessExit::from(code),
         // A closed pipe (`pgkeel … | head`) is the reader's choice, not our failure.
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -96,8 +97,16 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
             commands::inspect::run(&s, ctx, &mut out).await?
         }
         Command::Lint(_) => return Err(Error::NotAvailable { command: "lint" }),
-        Command::Migrate(_) => return Err(Error::NotAvailable { command: "migrate" }),
-        Command::Status(_) => return Err(Error::NotAvailable { command: "status" }),
+        Command::Migrate(args) => {
+            settings::require_format(ctx, "migrate", &[Format::Human, Format::Json])?;
+            let s = settings::migrate(args, &file)?;
+            commands::migrate::migrate(&s, ctx, &mut out).await?
+        }
+        Command::Status(args) => {
+            settings::require_format(ctx, "status", &[Format::Human, Format::Json])?;
+            let s = settings::status(args, &file)?;
+            commands::migrate::status(&s, ctx, &mut out).await?
+        }
     };
     out.flush().map_err(Error::Output)?;
     Ok(outcome)

@@ -19,7 +19,7 @@ Exit codes:
   1    finding: differences, drift, or a policy that blocks
   2    usage or configuration error
   3    cannot connect or authenticate
-  4    migration failed and was rolled back
+  4    migration failed (rolled back, or recorded dirty when it ran outside a transaction)
   5    history conflict (checksum mismatch, dirty, missing migration)
   6    backup, restore or verification failure
   7    lock not acquired in time
@@ -92,10 +92,11 @@ pub enum Command {
     Inspect(InspectArgs),
     /// [not available yet] Check migration files for dangerous statements.
     Lint(PendingArgs),
-    /// [not available yet] Apply or revert migrations.
-    Migrate(PendingArgs),
-    /// [not available yet] Show applied, pending and conflicting migrations.
-    Status(PendingArgs),
+    /// Apply, revert or resolve migrations, in any common tool's format, or run the team's
+    /// own tool (command mode) with pgkeel's lock and timeouts around it.
+    Migrate(MigrateArgs),
+    /// Show applied, pending, dirty, edited, missing and out-of-order migrations.
+    Status(StatusArgs),
 }
 
 /// Where to connect.
@@ -232,6 +233,147 @@ pub struct SandboxRunArgs {
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+/// Where the migrations are and how to read them.
+#[derive(Debug, Args)]
+pub struct MigrationsArgs {
+    /// The migrations directory [default: `migrations.dir` in pgkeel.yml, else the first of
+    /// ./migrations, ./db/migrations, ./prisma/migrations, ./drizzle, ./supabase/migrations].
+    #[arg(long, value_name = "DIR", env = "PGKEEL_MIGRATIONS")]
+    pub migrations: Option<PathBuf>,
+    /// The migration tool whose layout and history table to use [default: detected].
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub tool: Option<ToolArg>,
+    /// Read the migrations as they are at this git revision (e.g. origin/main), without
+    /// checking it out.
+    #[arg(long, value_name = "REV")]
+    pub at_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolArg {
+    Pgkeel,
+    GolangMigrate,
+    Prisma,
+    Drizzle,
+    Flyway,
+    Dbmate,
+    Goose,
+    Sqlx,
+    Supabase,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    /// Exit with 1 when migrations are pending.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub action: MigrateAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (or run `--command`).
+    Up(MigrateUpArgs),
+    /// Revert applied migrations with their down scripts (default: the last one).
+    Down(MigrateDownArgs),
+    /// Mark a dirty or failed migration as applied or rolled back, after fixing it by hand.
+    Resolve(MigrateResolveArgs),
+}
+
+/// How statements run.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// `lock_timeout` for every statement: 5s, 500ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub lock_timeout: String,
+    /// `statement_timeout` for every statement [default: the server's].
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
+    /// Further attempts after a lock timeout, with doubling backoff from 500ms.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// How long to wait for another migration runner to finish.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub lock_wait: String,
+    /// One transaction per migration, one for all of them, or none.
+    #[arg(long, value_enum, default_value_t = TxModeArg::PerMigration)]
+    pub tx_mode: TxModeArg,
+    /// Show what would run, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TxModeArg {
+    PerMigration,
+    All,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateUpArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Stop after this version.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Apply pending migrations older than the newest applied one instead of refusing.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Command mode: run this command (with `sh -c`) instead, with DATABASE_URL set to the
+    /// target and PGOPTIONS carrying the timeouts; pgkeel holds the lock and reports the
+    /// schema before and after.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["to", "allow_out_of_order"])]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateDownArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// How many migrations to revert.
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    pub steps: Option<usize>,
+    /// Revert every migration after this version.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mark").required(true).args(["applied", "rolled_back"])))]
+pub struct MigrateResolveArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    /// Record this version as applied (its changes are in the database).
+    #[arg(long, value_name = "VERSION")]
+    pub applied: Option<String>,
+    /// Record this version as not applied (its changes were undone).
+    #[arg(long, value_name = "VERSION")]
+    pub rolled_back: Option<String>,
+    /// How long to wait for another migration runner to finish.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub lock_wait: String,
 }
 
 /// Arguments of a subcommand a later version fills in; accepted and ignored so the message

@@ -2,13 +2,16 @@
 //! commands take. Precedence: flags > environment > file > defaults.
 
 use super::{
-    CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs, InspectArgs,
-    SandboxServerArgs, SchemaFilterArgs,
+    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs, InspectArgs,
+    MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs, SchemaFilterArgs, StatusArgs,
+    ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
-use crate::commands::{check, diff, inspect, Context};
+use crate::commands::{check, diff, inspect, migrate, Context};
 use crate::config::Loaded;
 use crate::error::Error;
+use crate::migrations::apply::{Options, TxMode};
+use crate::migrations::Format as Tool;
 use crate::pg::ConnSpec;
 use crate::report::{Format, Style};
 use crate::sandbox::{registry, SandboxOptions};
@@ -152,5 +155,231 @@ pub fn diff(args: &DiffArgs, file: &Loaded) -> Result<diff::Settings, Error> {
         allow_recreate: args.allow_recreate,
         exit_code: args.exit_code,
         ignore_column_order: args.ignore_column_order,
+    })
+}
+
+/// Directories looked for when neither `--migrations` nor `migrations.dir` is given.
+const MIGRATION_DIRS: [&str; 5] = [
+    "migrations",
+    "db/migrations",
+    "prisma/migrations",
+    "drizzle",
+    "supabase/migrations",
+];
+
+fn tool(arg: ToolArg) -> Tool {
+    match arg {
+        ToolArg::Pgkeel => Tool::Pgkeel,
+        ToolArg::GolangMigrate => Tool::GolangMigrate,
+        ToolArg::Prisma => Tool::Prisma,
+        ToolArg::Drizzle => Tool::Drizzle,
+        ToolArg::Flyway => Tool::Flyway,
+        ToolArg::Dbmate => Tool::Dbmate,
+        ToolArg::Goose => Tool::Goose,
+        ToolArg::Sqlx => Tool::Sqlx,
+        ToolArg::Supabase => Tool::Supabase,
+    }
+}
+
+fn migrations_source(args: &MigrationsArgs, file: &Loaded) -> Result<migrate::Source, Error> {
+    let section = &file.config.migrations;
+    let dir = match (&args.migrations, &section.dir) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => file.resolve_path(d),
+        (None, None) => MIGRATION_DIRS
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|d| d.is_dir())
+            .ok_or_else(|| Error::Usage {
+                message: "no migrations directory given, and none of ./migrations, ./db/migrations, ./prisma/migrations, ./drizzle, ./supabase/migrations exists".into(),
+                hint: Some("pass --migrations DIR, or set migrations.dir in pgkeel.yml".into()),
+            })?,
+    };
+    let tool = match (args.tool, &section.tool) {
+        (Some(t), _) => Some(tool(t)),
+        (None, Some(name)) => Some(Tool::from_name(name).ok_or_else(|| Error::Usage {
+            message: format!("pgkeel.yml: unknown migrations.tool `{name}`"),
+            hint: Some(format!(
+                "use one of {}",
+                Tool::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+            )),
+        })?),
+        (None, None) => None,
+    };
+    Ok(migrate::Source {
+        dir,
+        tool,
+        at_ref: args.at_ref.clone(),
+    })
+}
+
+/// `5s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
+pub fn duration(value: &str, flag: &str) -> Result<std::time::Duration, Error> {
+    use std::time::Duration;
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad_duration(value, flag))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad_duration(value, flag)),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(bad_duration(value, flag));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn bad_duration(value: &str, flag: &str) -> Error {
+    Error::Usage {
+        message: format!("{flag} `{value}` is not a duration"),
+        hint: Some("write it as 5s, 500ms, 2m or 1h".into()),
+    }
+}
+
+/// The commit and CI run a migration came from, for the history's audit columns.
+fn provenance() -> (Option<String>, Option<String>) {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let sha = env("GITHUB_SHA").or_else(|| {
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    });
+    let url = match (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repo), Some(run)) => {
+            Some(format!("{server}/{repo}/actions/runs/{run}"))
+        }
+        _ => None,
+    };
+    (sha, url)
+}
+
+fn apply_options(args: &ApplyArgs) -> Result<(Options, std::time::Duration), Error> {
+    let (git_sha, run_url) = provenance();
+    let options = Options {
+        tx_mode: match args.tx_mode {
+            TxModeArg::PerMigration => TxMode::PerMigration,
+            TxModeArg::All => TxMode::All,
+            TxModeArg::None => TxMode::None,
+        },
+        lock_timeout: duration(&args.lock_timeout, "--lock-timeout")?,
+        statement_timeout: args
+            .statement_timeout
+            .as_deref()
+            .map(|v| duration(v, "--statement-timeout"))
+            .transpose()?,
+        retries: args.retries,
+        git_sha,
+        run_url,
+        ..Options::default()
+    };
+    Ok((options, duration(&args.lock_wait, "--lock-wait")?))
+}
+
+pub fn status(args: &StatusArgs, file: &Loaded) -> Result<migrate::StatusSettings, Error> {
+    Ok(migrate::StatusSettings {
+        conn: connection(&args.connection, file)?,
+        source: migrations_source(&args.migrations, file)?,
+        exit_code: args.exit_code,
+    })
+}
+
+pub fn migrate(args: &MigrateArgs, file: &Loaded) -> Result<migrate::MigrateSettings, Error> {
+    let (conn, migrations, apply, action) = match &args.action {
+        MigrateAction::Up(a) => (
+            &a.connection,
+            &a.migrations,
+            Some(&a.apply),
+            match &a.command {
+                Some(c) => migrate::Action::Command(c.clone()),
+                None => migrate::Action::Up {
+                    to: a.to.clone(),
+                    allow_out_of_order: a.allow_out_of_order,
+                },
+            },
+        ),
+        MigrateAction::Down(a) => (
+            &a.connection,
+            &a.migrations,
+            Some(&a.apply),
+            migrate::Action::Down {
+                steps: a.steps,
+                to: a.to.clone(),
+            },
+        ),
+        MigrateAction::Resolve(a) => (
+            &a.connection,
+            &a.migrations,
+            None,
+            match (&a.applied, &a.rolled_back) {
+                (Some(v), _) => migrate::Action::Resolve {
+                    version: v.clone(),
+                    applied: true,
+                },
+                (None, Some(v)) => migrate::Action::Resolve {
+                    version: v.clone(),
+                    applied: false,
+                },
+                (None, None) => {
+                    return Err(Error::usage(
+                        "pass --applied VERSION or --rolled-back VERSION",
+                    ))
+                }
+            },
+        ),
+    };
+    let (options, lock_wait, dry_run) = match (apply, &args.action) {
+        (Some(a), _) => {
+            let (o, w) = apply_options(a)?;
+            (o, w, a.dry_run)
+        }
+        (None, MigrateAction::Resolve(r)) => {
+            let (git_sha, run_url) = provenance();
+            (
+                Options {
+                    git_sha,
+                    run_url,
+                    ..Options::default()
+                },
+                duration(&r.lock_wait, "--lock-wait")?,
+                false,
+            )
+        }
+        (None, _) => (
+            Options::default(),
+            std::time::Duration::from_secs(60),
+            false,
+        ),
+    };
+    // Command mode needs no migrations directory.
+    let source = match (&action, migrations_source(migrations, file)) {
+        (migrate::Action::Command(_), Err(_)) => migrate::Source {
+            dir: std::path::PathBuf::from("."),
+            tool: None,
+            at_ref: None,
+        },
+        (_, source) => source?,
+    };
+    Ok(migrate::MigrateSettings {
+        conn: connection(conn, file)?,
+        source,
+        action,
+        options,
+        lock_wait,
+        dry_run,
     })
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod diff;
 pub mod inspect;
+pub mod migrate;
 pub mod sandbox;
 
 use crate::report::{Format, Style};

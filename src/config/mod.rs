@@ -23,6 +23,19 @@ pub struct FileConfig {
     pub schemas: Option<Vec<String>>,
     #[serde(default)]
     pub sandbox: SandboxSection,
+    #[serde(default)]
+    pub migrations: MigrationsSection,
+}
+
+/// `migrations:` — where the migrations are and which tool wrote them.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsSection {
+    /// The migrations directory, relative to the file.
+    pub dir: Option<PathBuf>,
+    /// The tool: pgkeel, golang-migrate, prisma, drizzle, flyway, dbmate, goose, sqlx,
+    /// supabase (detected when absent).
+    pub tool: Option<String>,
 }
 
 /// `sandbox:` — the throwaway PostgreSQL pgkeel starts when it needs one.

@@ -208,7 +208,16 @@ mod tests {
         let got: Vec<String> = v.iter().map(|v| v.to_string()).collect();
         assert_eq!(
             got,
-            ["1", "1.2", "1.10", "2", "0003", "10", "20240101120000", "R__views"]
+            [
+                "1",
+                "1.2",
+                "1.10",
+                "2",
+                "0003",
+                "10",
+                "20240101120000",
+                "R__views"
+            ]
         );
         assert_eq!(Version::new("0002"), Version::new("2"));
         assert_ne!(Version::new("2"), Version::repeatable("2"));

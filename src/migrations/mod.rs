@@ -20,11 +20,15 @@
 //! dependency and knows nothing of psql's script format. Splitting needs tokens, not a
 //! syntax tree, and a lexer is a small piece that property tests can pin down.
 
+pub mod apply;
+pub mod command;
 pub mod history;
 pub mod lexer;
+pub mod lock;
 pub mod migration;
 pub mod source;
 pub mod statement;
+pub mod status;
 pub mod transaction;
 
 pub use lexer::Construct;

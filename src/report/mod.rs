@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod migrate;
 pub mod sandbox;
 
 use std::io::{self, Write};

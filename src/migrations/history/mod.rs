@@ -137,7 +137,11 @@ pub(crate) fn column<'r>(
         .map(|v| v.as_deref())
         .ok_or_else(|| HistoryError {
             table,
-            message: format!("a row has {} columns, expected at least {}", row.len(), i + 1),
+            message: format!(
+                "a row has {} columns, expected at least {}",
+                row.len(),
+                i + 1
+            ),
         })
 }
 
@@ -166,10 +170,7 @@ pub(crate) fn literal_or_null(v: Option<&str>) -> String {
 
 /// `ARRAY['a','b']::text[]`.
 pub(crate) fn text_array(items: &[String]) -> String {
-    let parts: Vec<String> = items
-        .iter()
-        .map(|s| crate::pg::quote::literal(s))
-        .collect();
+    let parts: Vec<String> = items.iter().map(|s| crate::pg::quote::literal(s)).collect();
     format!("ARRAY[{}]::text[]", parts.join(", "))
 }
 

@@ -237,7 +237,10 @@ pub fn detect(tree: &Tree) -> Result<Detected, LoadError> {
     // Each SQL file votes for a format; two different votes are an error.
     let mut vote: Option<(Format, &str)> = None;
     let mut numbered = false;
-    for rel in files.iter().filter(|f| f.ends_with(".sql") && !f.contains('/')) {
+    for rel in files
+        .iter()
+        .filter(|f| f.ends_with(".sql") && !f.contains('/'))
+    {
         let claim = if flyway::is_flyway_name(rel) {
             Some(Format::Flyway)
         } else {
@@ -328,7 +331,10 @@ pub fn load(tree: &Tree, format: Format) -> Result<Vec<Migration>, LoadError> {
     if migrations.is_empty() {
         return Err(LoadError::UnknownLayout {
             path: tree.display(""),
-            found: format!("no file is named like {format} migrations ({})", format.layout()),
+            found: format!(
+                "no file is named like {format} migrations ({})",
+                format.layout()
+            ),
         });
     }
     migrations.sort_by(|a, b| a.version.cmp(&b.version));
@@ -372,7 +378,10 @@ pub(crate) fn read_text(tree: &Tree, rel: &str) -> Result<(Arc<[u8]>, String), L
         }
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count();
+            let line = 1 + e.as_bytes()[..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
             Err(LoadError::NotUtf8 {
                 path: tree.display(rel),
                 line,

@@ -44,7 +44,10 @@ impl Tree {
         let dir = match self {
             Tree::Dir(d) | Tree::Git { dir: d, .. } => d,
         };
-        let mut parts = dir.components().rev().filter_map(|c| c.as_os_str().to_str());
+        let mut parts = dir
+            .components()
+            .rev()
+            .filter_map(|c| c.as_os_str().to_str());
         parts.next() == Some("migrations") && parts.next() == Some("supabase")
     }
 
@@ -132,7 +135,16 @@ fn git_files(dir: &Path, rev: &str) -> Result<Vec<String>, LoadError> {
         });
     }
     // Fails clearly when the revision does not exist.
-    git(dir, rev, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])?;
+    git(
+        dir,
+        rev,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )?;
     let prefix = git_prefix(dir, rev)?;
     let listing = git(
         dir,
@@ -145,7 +157,10 @@ fn git_files(dir: &Path, rev: &str) -> Result<Vec<String>, LoadError> {
         .filter_map(|p| {
             let full = String::from_utf8_lossy(p);
             // `ls-tree` from a subdirectory prints paths relative to it.
-            let rel = full.strip_prefix(prefix.as_str()).unwrap_or(&full).to_string();
+            let rel = full
+                .strip_prefix(prefix.as_str())
+                .unwrap_or(&full)
+                .to_string();
             (rel.matches('/').count() < MAX_DEPTH).then_some(rel)
         })
         .collect();

@@ -247,7 +247,9 @@ pub fn repo_root() -> PathBuf {
 pub fn migration_tool(name: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("PGKEEL_TOOLS_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools"))
+        })?;
     let path = dir.join("bin").join(name);
     if path.exists() {
         return Some(path);
@@ -255,6 +257,9 @@ pub fn migration_tool(name: &str) -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!("{} is missing: run scripts/test-tools.sh", path.display());
     }
-    eprintln!("skipping: {} is missing (run scripts/test-tools.sh)", path.display());
+    eprintln!(
+        "skipping: {} is missing (run scripts/test-tools.sh)",
+        path.display()
+    );
     None
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION users_display_name(users);

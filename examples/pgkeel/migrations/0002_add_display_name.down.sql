@@ -1,0 +1,2 @@
+DROP INDEX CONCURRENTLY IF EXISTS accounts_display_name;
+ALTER TABLE accounts DROP COLUMN display_name;
