@@ -17,11 +17,12 @@
 //! the file). A failed non-transactional run leaves a `success = false` row, which
 //! `flyway repair` deletes (`Database.getDeleteStatement`); pgkeel replaces it the same way.
 //!
-//! Undo rows (`UNDO_SQL`) are written by Flyway Teams, whose code is not public: pgkeel
-//! writes one as Teams' `flyway undo` is documented to, with the undone version and the undo
-//! script's description, file name and checksum. Flyway Community reads such rows only with
-//! the `flyway-proprietary` module that its command-line distribution ships (release notes
-//! of Flyway 9.8.0).
+//! Undo rows (`UNDO_SQL`) are written by Flyway Teams, whose code is not public, so their
+//! shape is not verified against source: pgkeel writes the undone version with the undo
+//! script's description, file name and checksum, as a Teams `flyway undo` records its run.
+//! Flyway Community reads such rows only with the `flyway-proprietary` module on its class
+//! path, which its command-line distribution ships (Flyway 9.8.0 release notes); without it,
+//! `CoreMigrationType` has no `UNDO_SQL` and Flyway stops on the unknown type.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -69,7 +70,9 @@ fn abbreviate_script(script: &str) -> String {
     format!("...{kept}")
 }
 
-/// The script's file name: what Flyway records for a script at the top of its location.
+/// The script's file name: what Flyway records for a script at the top of its location. For
+/// one in a subdirectory Flyway records the path below the location, which a [`Script`] does
+/// not keep; Flyway shows the column but never validates it.
 fn file_name(script: &Script) -> &str {
     // At a git revision the path ends in `@<rev>`, which may itself hold `/`.
     let path = script.path.as_str();

@@ -2,12 +2,13 @@
 //! migration, plus the version-0 row goose inserts when it creates the table. No checksum and
 //! no dirty state: goose records a migration only after it ran.
 //!
-//! Verified against pressly/goose `internal/dialects/postgres.go` (the DDL and queries),
-//! `provider_run.go` (`tryEnsureVersionTable`: create and insert version 0 in one transaction,
-//! only when the table does not exist; `maybeInsertOrDelete`: insert `is_applied = true` on
-//! up, delete the version's rows on down) and `migrate.go` (`EnsureDBVersionContext`: older
-//! goose wrote `is_applied = false` rows on down instead, so the latest row of a version,
-//! by `id`, says whether it is applied). pgkeel writes as current goose does and reads both.
+//! Verified against pressly/goose `internal/dialects/postgres.go` (the DDL, an identity `id`
+//! since v3.22 and a serial one before, and the queries), `provider_run.go`
+//! (`tryEnsureVersionTable`: create and insert version 0 in one transaction, only when the
+//! table does not exist; `maybeInsertOrDelete`: insert `is_applied = true` on up, delete the
+//! version's rows on down) and `migrate.go` (`EnsureDBVersionContext`: older goose wrote
+//! `is_applied = false` rows on down instead, so the latest row of a version, by `id`, says
+//! whether it is applied). pgkeel writes as current goose does and reads both.
 
 use std::collections::BTreeMap;
 
