@@ -4,6 +4,7 @@
 //! call directly. Dependency direction: `cli → commands → {sandbox, …} → pg`, and
 //! `commands → report`. See ARCHITECTURE.md for the full map.
 
+pub mod analysis;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -83,10 +83,17 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
                 }
             }
         }
-        Command::Diff(args) => {
-            let s = settings::diff(args, &file)?;
-            commands::diff::run(&s, ctx, &mut out).await?
-        }
+        Command::Diff(args) => match settings::diff(args, &file)? {
+            settings::DiffMode::Schemas(s) => commands::diff::run(&s, ctx, &mut out).await?,
+            settings::DiffMode::Preview(s) => {
+                settings::require_format(
+                    ctx,
+                    "diff --migrations",
+                    &[Format::Human, Format::Json, Format::Markdown],
+                )?;
+                commands::preview::run(&s, ctx, &mut out).await?
+            }
+        },
         Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
         Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
         Command::Drift(_) => return Err(Error::NotAvailable { command: "drift" }),

@@ -145,13 +145,52 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Two modes:\n  pgkeel diff --from A --to B            compare two schemas (URLs or snapshot files)\n  pgkeel diff --migrations DIR [BASE]    preview migrations in a throwaway database, where\n                                         BASE is --base-ref REV, --database-url URL,\n                                         --from-snapshot FILE, or nothing (all new)"
+)]
 pub struct DiffArgs {
     /// The starting schema: a connection URL or a snapshot file from `pgkeel inspect`.
-    #[arg(long, value_name = "URL|FILE")]
-    pub from: String,
+    #[arg(long, value_name = "URL|FILE", requires = "to", conflicts_with_all = ["migrations", "command"])]
+    pub from: Option<String>,
     /// The desired schema: a connection URL or a snapshot file.
-    #[arg(long, value_name = "URL|FILE")]
-    pub to: String,
+    #[arg(long, value_name = "URL|FILE", requires = "from")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    /// Preview: compare with the migrations as they are at this git revision (e.g. origin/main).
+    #[arg(long, value_name = "REV", conflicts_with_all = ["database_url", "from"])]
+    pub base_ref: Option<String>,
+    /// Preview: compare with this database's schema (cloned into the sandbox, schema only);
+    /// the migrations its history marks pending are the new ones. Never written to.
+    #[arg(long, value_name = "URL", conflicts_with = "from_snapshot")]
+    pub database_url: Option<String>,
+    /// Preview: compare with a snapshot from `pgkeel inspect` (with --base-ref, only
+    /// migrations added since that revision are applied on top of it).
+    #[arg(long, value_name = "FILE")]
+    pub from_snapshot: Option<PathBuf>,
+    /// Preview in command mode: run the team's migration tool (with DATABASE_URL set) against
+    /// the sandbox, for the base (at --base-ref, in a temporary git worktree) and the head.
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// Preview: replay on this server (creating and dropping scratch databases) instead of a
+    /// throwaway local PostgreSQL, e.g. a CI `services: postgres` container.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PGKEEL_SANDBOX_URL",
+        hide_env_values = true
+    )]
+    pub sandbox_url: Option<String>,
+    /// Preview: PostgreSQL major version of the throwaway server [default: newest installed].
+    #[arg(long, value_name = "N", env = "PGKEEL_PG_VERSION")]
+    pub pg_version: Option<u32>,
+    /// Preview: exit 1 on breaking changes, on hazards too, or never.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Breaking)]
+    pub fail_on: FailOnArg,
+    /// Preview: run each new migration's down script in the sandbox and check that the schema
+    /// returns exactly and that up applies again.
+    #[arg(long)]
+    pub check_down: bool,
     #[command(flatten)]
     pub filter: SchemaFilterArgs,
     /// Plan non-blocking forms: CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT NULL
@@ -312,6 +351,13 @@ pub struct ApplyArgs {
     /// Show what would run, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Breaking,
+    Hazard,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,12 +2,12 @@
 //! commands take. Precedence: flags > environment > file > defaults.
 
 use super::{
-    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FormatArg, GlobalArgs, InspectArgs,
-    MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs, SchemaFilterArgs, StatusArgs,
-    ToolArg, TxModeArg,
+    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, FailOnArg, FormatArg, GlobalArgs,
+    InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs, SchemaFilterArgs,
+    StatusArgs, ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
-use crate::commands::{check, diff, inspect, migrate, Context};
+use crate::commands::{check, diff, inspect, migrate, preview, Context};
 use crate::config::Loaded;
 use crate::error::Error;
 use crate::migrations::apply::{Options, TxMode};
@@ -146,15 +146,70 @@ fn side(value: &str, flag: &str) -> Result<diff::Side, Error> {
     })
 }
 
-pub fn diff(args: &DiffArgs, file: &Loaded) -> Result<diff::Settings, Error> {
-    Ok(diff::Settings {
-        from: side(&args.from, "--from")?,
-        to: side(&args.to, "--to")?,
+/// What `pgkeel diff` was asked to do.
+pub enum DiffMode {
+    Schemas(Box<diff::Settings>),
+    Preview(Box<preview::Settings>),
+}
+
+pub fn diff(args: &DiffArgs, file: &Loaded) -> Result<DiffMode, Error> {
+    let (from, to) = match (&args.from, &args.to) {
+        (Some(from), Some(to)) => (from, to),
+        _ => return Ok(DiffMode::Preview(Box::new(preview(args, file)?))),
+    };
+    Ok(DiffMode::Schemas(Box::new(diff::Settings {
+        from: side(from, "--from")?,
+        to: side(to, "--to")?,
         filter: filter(&args.filter, file),
         online: args.online,
         allow_recreate: args.allow_recreate,
         exit_code: args.exit_code,
         ignore_column_order: args.ignore_column_order,
+    })))
+}
+
+fn preview(args: &DiffArgs, file: &Loaded) -> Result<preview::Settings, Error> {
+    let base = match (&args.base_ref, &args.database_url, &args.from_snapshot) {
+        (_, Some(url), _) => preview::Base::Database(ConnSpec::from_env(Some(url))?),
+        (rev, None, Some(path)) => preview::Base::Snapshot(path.clone(), rev.clone()),
+        (Some(rev), None, None) => preview::Base::Ref(rev.clone()),
+        (None, None, None) => preview::Base::Empty,
+    };
+    let source = match (&args.command, migrations_source(&args.migrations, file)) {
+        (Some(_), Err(_)) => migrate::Source {
+            dir: std::path::PathBuf::from("."),
+            tool: None,
+            at_ref: None,
+        },
+        (None, Err(Error::Usage { message, .. })) => {
+            return Err(Error::Usage {
+                message,
+                hint: Some("pass --from and --to to compare two schemas, or --migrations DIR to preview migrations".into()),
+            })
+        }
+        (_, source) => source?,
+    };
+    Ok(preview::Settings {
+        source,
+        command: args.command.clone(),
+        base,
+        sandbox_url: args
+            .sandbox_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(|u| ConnSpec::from_env(Some(u)))
+            .transpose()?,
+        sandbox: SandboxOptions {
+            pg_version: args.pg_version.or(file.config.sandbox.pg_version),
+            ..SandboxOptions::default()
+        },
+        fail_on: match args.fail_on {
+            FailOnArg::Breaking => preview::FailOn::Breaking,
+            FailOnArg::Hazard => preview::FailOn::Hazard,
+            FailOnArg::Never => preview::FailOn::Never,
+        },
+        check_down: args.check_down,
+        filter: filter(&args.filter, file),
     })
 }
 

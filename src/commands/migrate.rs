@@ -60,16 +60,19 @@ pub struct MigrateSettings {
 }
 
 /// The loaded migrations and the histories that describe them.
-struct Loaded {
-    format: Format,
-    migrations: Vec<Migration>,
-    history: &'static dyn History,
+pub(crate) struct Loaded {
+    pub(crate) format: Format,
+    pub(crate) migrations: Vec<Migration>,
+    pub(crate) history: &'static dyn History,
     /// pgkeel's audit table beside another tool's table.
-    audit: Option<&'static dyn History>,
+    pub(crate) audit: Option<&'static dyn History>,
 }
 
 impl Loaded {
-    async fn read(&self, client: &Client) -> Result<(Vec<Applied>, Vec<Applied>), Error> {
+    pub(crate) async fn read(
+        &self,
+        client: &Client,
+    ) -> Result<(Vec<Applied>, Vec<Applied>), Error> {
         let applied = read_history(client, self.history, &self.migrations).await?;
         let audit = match self.audit {
             Some(a) => read_history(client, a, &self.migrations).await?,
@@ -78,7 +81,7 @@ impl Loaded {
         Ok((applied, audit))
     }
 
-    async fn entries(&self, client: &Client) -> Result<Vec<Entry>, Error> {
+    pub(crate) async fn entries(&self, client: &Client) -> Result<Vec<Entry>, Error> {
         let (applied, audit) = self.read(client).await?;
         Ok(status::status(
             &self.migrations,
@@ -116,7 +119,7 @@ impl Loaded {
             })
     }
 
-    fn previous(&self, m: &Migration) -> Option<&Migration> {
+    pub(crate) fn previous(&self, m: &Migration) -> Option<&Migration> {
         self.migrations
             .iter()
             .rev()
@@ -124,7 +127,7 @@ impl Loaded {
     }
 }
 
-async fn read_history(
+pub(crate) async fn read_history(
     client: &Client,
     history: &dyn History,
     on_disk: &[Migration],
@@ -176,17 +179,20 @@ fn tree(source: &Source) -> Tree {
 }
 
 /// Loads the migrations, settling an ambiguous layout with the database's history tables.
-async fn load(source: &Source, client: &Client) -> Result<Loaded, Error> {
+/// Without a client, an ambiguous layout is taken as its first candidate.
+pub(crate) async fn load(source: &Source, client: Option<&Client>) -> Result<Loaded, Error> {
     let tree = tree(source);
     let format = match source.tool {
         Some(f) => f,
         None => {
             let detected = source::detect(&tree)?;
             let mut format = detected.format;
-            for alt in &detected.alternatives {
-                if has_table_of(client, *alt).await? {
-                    format = *alt;
-                    break;
+            if let Some(client) = client {
+                for alt in &detected.alternatives {
+                    if has_table_of(client, *alt).await? {
+                        format = *alt;
+                        break;
+                    }
                 }
             }
             tracing::debug!("migrations in {} are {format}", tree.display(""));
@@ -233,7 +239,7 @@ pub async fn status(
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let client = pg::connect(&settings.conn).await?;
-    let loaded = load(&settings.source, &client).await?;
+    let loaded = load(&settings.source, Some(&client)).await?;
     let entries = loaded.entries(&client).await?;
     render::status(&entries, loaded.format, loaded.history.table(), ctx, out)
         .map_err(Error::Output)?;
@@ -268,7 +274,7 @@ pub async fn migrate(
     if let Action::Command(command) = &settings.action {
         return command_mode(settings, command, &client, ctx, out).await;
     }
-    let loaded = load(&settings.source, &client).await?;
+    let loaded = load(&settings.source, Some(&client)).await?;
     if settings.dry_run {
         // No lock, no tables: a dry run reads and reports only.
         let entries = loaded.entries(&client).await?;

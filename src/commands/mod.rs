@@ -5,6 +5,7 @@ pub mod check;
 pub mod diff;
 pub mod inspect;
 pub mod migrate;
+pub mod preview;
 pub mod sandbox;
 
 use crate::report::{Format, Style};

@@ -71,10 +71,28 @@ pub async fn run(
     conn: &ConnSpec,
     options: &Options,
 ) -> Result<CommandRun, CommandError> {
+    run_in(command, conn, options, None).await
+}
+
+/// [`run`] in directory `cwd` (the working directory when `None`).
+///
+/// # Errors
+///
+/// When it cannot start or exits unsuccessfully.
+pub async fn run_in(
+    command: &str,
+    conn: &ConnSpec,
+    options: &Options,
+    cwd: Option<&std::path::Path>,
+) -> Result<CommandRun, CommandError> {
     let url = conn.to_url_with_password();
     let pgopts = pgoptions(std::env::var("PGOPTIONS").ok().as_deref(), options);
     tracing::info!("running `{command}` (command mode)");
-    let mut child = tokio::process::Command::new("sh")
+    let mut child = tokio::process::Command::new("sh");
+    if let Some(dir) = cwd {
+        child.current_dir(dir);
+    }
+    let mut child = child
         .arg("-c")
         .arg(command)
         .env("DATABASE_URL", &url)

@@ -44,13 +44,13 @@ struct Doc<'a> {
 }
 
 #[derive(Serialize, Default)]
-struct Summary {
-    tables_identical: usize,
-    tables_changed: usize,
-    tables_added: usize,
-    tables_removed: usize,
-    breaking: usize,
-    hazards: usize,
+pub(super) struct Summary {
+    pub(super) tables_identical: usize,
+    pub(super) tables_changed: usize,
+    pub(super) tables_added: usize,
+    pub(super) tables_removed: usize,
+    pub(super) breaking: usize,
+    pub(super) hazards: usize,
 }
 
 fn classified<'a>(input: &Input<'a>) -> Vec<(Classification, &'a Change)> {
@@ -67,15 +67,29 @@ fn classified<'a>(input: &Input<'a>) -> Vec<(Classification, &'a Change)> {
 }
 
 fn summary(input: &Input<'_>, classes: &[(Classification, &Change)]) -> Summary {
+    summarize(
+        input.from,
+        input.to,
+        input.changes,
+        classes.iter().map(|(c, _)| c.class),
+    )
+}
+
+/// Table counts and the number of breaking and hazardous changes.
+pub(super) fn summarize(
+    from: &Schema,
+    to: &Schema,
+    changes: &[Change],
+    classes: impl Iterator<Item = Class>,
+) -> Summary {
     let mut s = Summary::default();
-    let changed: std::collections::BTreeSet<&QName> = input
-        .changes
+    let changed: std::collections::BTreeSet<&QName> = changes
         .iter()
         .filter(|c| !matches!(c, Change::CreateTable(_) | Change::DropTable(_)))
         .filter_map(Change::table)
         .collect();
-    for t in &input.to.tables {
-        if input.from.tables.iter().any(|x| x.name == t.name) {
+    for t in &to.tables {
+        if from.tables.iter().any(|x| x.name == t.name) {
             if changed.contains(&t.name) {
                 s.tables_changed += 1;
             } else {
@@ -85,24 +99,22 @@ fn summary(input: &Input<'_>, classes: &[(Classification, &Change)]) -> Summary 
             s.tables_added += 1;
         }
     }
-    s.tables_removed = input
-        .from
+    s.tables_removed = from
         .tables
         .iter()
-        .filter(|t| !input.to.tables.iter().any(|x| x.name == t.name))
+        .filter(|t| !to.tables.iter().any(|x| x.name == t.name))
         .count();
-    s.breaking = classes
-        .iter()
-        .filter(|(c, _)| c.class == Class::Breaking)
-        .count();
-    s.hazards = classes
-        .iter()
-        .filter(|(c, _)| c.class == Class::Hazard)
-        .count();
+    for class in classes {
+        match class {
+            Class::Breaking => s.breaking += 1,
+            Class::Hazard => s.hazards += 1,
+            Class::Safe => {}
+        }
+    }
     s
 }
 
-fn verdict(s: &Summary) -> &'static str {
+pub(super) fn verdict(s: &Summary) -> &'static str {
     if s.breaking > 0 {
         "breaking"
     } else if s.hazards > 0 {
@@ -174,7 +186,7 @@ fn by_table<'a>(classes: &'a [Item<'a>]) -> Grouped<'a> {
     (tables, other)
 }
 
-fn mark(c: &Change) -> &'static str {
+pub(super) fn mark(c: &Change) -> &'static str {
     match c {
         Change::CreateTable(_)
         | Change::AddColumn { .. }
@@ -209,7 +221,7 @@ fn mark(c: &Change) -> &'static str {
     }
 }
 
-fn verdict_line(s: &Summary) -> String {
+pub(super) fn verdict_line(s: &Summary) -> String {
     match verdict(s) {
         "breaking" => format!(
             "Breaking: {} change{} ❌",
@@ -421,7 +433,7 @@ fn markdown(
     Ok(())
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+pub(super) fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -429,6 +441,6 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
-fn md_escape(s: &str) -> String {
+pub(super) fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }

@@ -16,10 +16,12 @@ pub mod registry;
 pub mod run_as;
 pub mod scratch;
 pub mod template;
+pub mod workspace;
 
 use std::path::PathBuf;
 
 pub use cluster::{Cluster, SandboxOptions};
+pub use workspace::Workspace;
 
 use crate::pg::tools::ToolNotFound;
 
