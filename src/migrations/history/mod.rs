@@ -175,4 +175,6 @@ pub(crate) fn text_array(items: &[String]) -> String {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ mod tree;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use flyway::{canonical as flyway_version_key, compare_versions as flyway_version_cmp};
 pub use sqlx::description as sqlx_description;
 pub use tree::Tree;
 

@@ -1,0 +1,7 @@
+-- migrate:up
+ALTER TABLE accounts ADD COLUMN display_name text;
+CREATE INDEX accounts_display_name_idx ON accounts (display_name);
+
+-- migrate:down
+DROP INDEX accounts_display_name_idx;
+ALTER TABLE accounts DROP COLUMN display_name;
