@@ -634,6 +634,17 @@ fn bad_input_gets_one_clear_error_and_changes_nothing() {
             .contains("migrations directory nope does not exist"),
         "{r:?}"
     );
+    // A path that cannot be read as a directory (permissions do not stop root, so use a file).
+    std::fs::write(p.path().join("not-a-dir"), "x").expect("write");
+    let r = run(pgkeel(p.path()).args([
+        "status",
+        "--database-url",
+        &db.url(),
+        "--migrations",
+        "not-a-dir",
+    ]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot read not-a-dir"), "{r:?}");
     let r = run(pgkeel(p.path()).args([
         "migrate",
         "up",
