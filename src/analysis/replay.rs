@@ -11,6 +11,7 @@ use crate::migrations::apply::{Applier, ApplyError, Options};
 use crate::migrations::history::History;
 use crate::migrations::Migration;
 use crate::pg::Client;
+use crate::plan::{self, PlanOptions};
 
 /// What the down script of a migration did in the sandbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +156,7 @@ impl Replayer<'_> {
     ) -> Result<DownCheck, ReplayError> {
         let ran = applier.down(&[(m, down, prev)]).await;
         if let Some(e) = ran.error {
+            self.restore(after).await?;
             return Ok(DownCheck::Failed(e.to_string()));
         }
         let reverted = self.schema().await?;
@@ -162,22 +164,39 @@ impl Replayer<'_> {
             .iter()
             .map(Change::describe)
             .collect();
+        if !left.is_empty() {
+            // Up would run on a schema it was not written for; put `after` back instead.
+            self.restore(after).await?;
+            return Ok(DownCheck::Differs(left));
+        }
         let ran = applier.up(&[(m, prev)]).await;
         if let Some(e) = ran.error {
+            self.restore(after).await?;
             return Ok(DownCheck::Failed(format!("up after down: {e}")));
-        }
-        if !left.is_empty() {
-            return Ok(DownCheck::Differs(left));
         }
         let again = self.schema().await?;
         let differs: Vec<String> = diff::diff(after, &again)
             .iter()
             .map(Change::describe)
             .collect();
-        Ok(if differs.is_empty() {
-            DownCheck::Clean
+        if differs.is_empty() {
+            Ok(DownCheck::Clean)
         } else {
-            DownCheck::UpAgainDiffers(differs)
-        })
+            self.restore(after).await?;
+            Ok(DownCheck::UpAgainDiffers(differs))
+        }
+    }
+
+    /// Brings the scratch database back to `schema` with the engine's DDL, so the migrations
+    /// after a failed down check replay on the schema they expect.
+    async fn restore(&self, schema: &Schema) -> Result<(), ReplayError> {
+        let now = self.schema().await?;
+        let changes = diff::diff(&now, schema);
+        let (steps, _) = plan::plan(&changes, &now, schema, PlanOptions::default());
+        self.client
+            .pg()
+            .batch_execute(&plan::to_sql(&steps))
+            .await
+            .map_err(|e| ReplayError::Apply(Box::new(ApplyError::History(e.into()))))
     }
 }

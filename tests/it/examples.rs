@@ -11,9 +11,20 @@ fn example_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
         .expect("examples/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "workflows"))
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(pgkeel::migrations::Format::from_name)
+                .is_some()
+        })
         .collect();
     dirs.sort();
+    assert_eq!(
+        dirs.len(),
+        pgkeel::migrations::Format::ALL.len(),
+        "one example per tool: {dirs:?}"
+    );
     dirs
 }
 
