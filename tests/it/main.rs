@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod config;
 mod diff;
+mod drift;
 mod engine;
 mod examples;
 mod migrate;
