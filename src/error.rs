@@ -123,6 +123,15 @@ pub enum Error {
     Output(#[source] std::io::Error),
 }
 
+impl From<crate::analysis::replay::ReplayError> for Error {
+    fn from(e: crate::analysis::replay::ReplayError) -> Self {
+        match e {
+            crate::analysis::replay::ReplayError::Catalog(c) => Error::Catalog(c),
+            crate::analysis::replay::ReplayError::Apply(a) => Error::Apply(a),
+        }
+    }
+}
+
 impl From<SandboxError> for Error {
     fn from(e: SandboxError) -> Self {
         Error::Sandbox(Box::new(e))

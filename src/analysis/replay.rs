@@ -74,12 +74,7 @@ impl Replayer<'_> {
     ///
     /// When the server refuses.
     pub async fn prepare(&self) -> Result<(), ReplayError> {
-        let mut sql = format!("BEGIN;\n{}\n", self.history.create());
-        if let Some(a) = self.audit {
-            sql.push_str(&a.create());
-            sql.push('\n');
-        }
-        sql.push_str("COMMIT;");
+        let sql = crate::migrations::history::both(self.history, self.audit, |h| h.create());
         self.client
             .pg()
             .batch_execute(&sql)

@@ -172,18 +172,8 @@ pub struct DiffArgs {
     /// the sandbox, for the base (at --base-ref, in a temporary git worktree) and the head.
     #[arg(long, value_name = "CMD")]
     pub command: Option<String>,
-    /// Preview: replay on this server (creating and dropping scratch databases) instead of a
-    /// throwaway local PostgreSQL, e.g. a CI `services: postgres` container.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PGKEEL_SANDBOX_URL",
-        hide_env_values = true
-    )]
-    pub sandbox_url: Option<String>,
-    /// Preview: PostgreSQL major version of the throwaway server [default: newest installed].
-    #[arg(long, value_name = "N", env = "PGKEEL_PG_VERSION")]
-    pub pg_version: Option<u32>,
+    #[command(flatten)]
+    pub replay: ReplayServerArgs,
     /// Preview: exit 1 on breaking changes, on hazards too, or never.
     #[arg(long, value_enum, default_value_t = FailOnArg::Breaking)]
     pub fail_on: FailOnArg,
@@ -274,17 +264,11 @@ pub struct SandboxRunArgs {
     pub command: Vec<OsString>,
 }
 
+/// Where migrations are replayed (`diff --migrations`, `drift`).
 #[derive(Debug, Args)]
-pub struct DriftArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    #[command(flatten)]
-    pub migrations: MigrationsArgs,
-    /// Compare with this snapshot (from `pgkeel inspect`) instead of replaying migrations.
-    #[arg(long, value_name = "FILE")]
-    pub expected: Option<PathBuf>,
-    /// Replay on this server (creating and dropping scratch databases) instead of a
-    /// throwaway local PostgreSQL.
+pub struct ReplayServerArgs {
+    /// Replay on this server, creating and dropping scratch databases, instead of a
+    /// throwaway local PostgreSQL (e.g. a CI `services: postgres` container).
     #[arg(
         long,
         value_name = "URL",
@@ -295,6 +279,19 @@ pub struct DriftArgs {
     /// PostgreSQL major version of the throwaway server [default: newest installed].
     #[arg(long, value_name = "N", env = "PGKEEL_PG_VERSION")]
     pub pg_version: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
+    /// Compare with this snapshot (from `pgkeel inspect`) instead of replaying migrations.
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    #[command(flatten)]
+    pub replay: ReplayServerArgs,
     #[command(flatten)]
     pub filter: SchemaFilterArgs,
     /// Ignore drift in this schema (repeatable); counted in the report.

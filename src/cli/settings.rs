@@ -3,8 +3,8 @@
 
 use super::{
     ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, DriftArgs, FailOnArg, FormatArg,
-    GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, SandboxServerArgs,
-    SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
+    GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, ReplayServerArgs,
+    SandboxServerArgs, SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
 use crate::commands::{check, diff, drift, inspect, migrate, preview, Context};
@@ -193,11 +193,8 @@ fn preview(args: &DiffArgs, file: &Loaded) -> Result<preview::Settings, Error> {
         source,
         command: args.command.clone(),
         base,
-        sandbox_url: sandbox_url(args.sandbox_url.as_deref())?,
-        sandbox: SandboxOptions {
-            pg_version: args.pg_version.or(file.config.sandbox.pg_version),
-            ..SandboxOptions::default()
-        },
+        sandbox_url: sandbox_url(args.replay.sandbox_url.as_deref())?,
+        sandbox: replay_sandbox(&args.replay, file),
         fail_on: match args.fail_on {
             FailOnArg::Breaking => preview::FailOn::Breaking,
             FailOnArg::Hazard => preview::FailOn::Hazard,
@@ -434,6 +431,13 @@ pub fn migrate(args: &MigrateArgs, file: &Loaded) -> Result<migrate::MigrateSett
     })
 }
 
+fn replay_sandbox(args: &ReplayServerArgs, file: &Loaded) -> SandboxOptions {
+    SandboxOptions {
+        pg_version: args.pg_version.or(file.config.sandbox.pg_version),
+        ..SandboxOptions::default()
+    }
+}
+
 fn sandbox_url(value: Option<&str>) -> Result<Option<ConnSpec>, Error> {
     Ok(value
         .filter(|u| !u.is_empty())
@@ -459,11 +463,8 @@ pub fn drift(args: &DriftArgs, file: &Loaded) -> Result<drift::Settings, Error> 
     Ok(drift::Settings {
         conn: connection(&args.connection, file)?,
         expected,
-        sandbox_url: sandbox_url(args.sandbox_url.as_deref())?,
-        sandbox: SandboxOptions {
-            pg_version: args.pg_version.or(file.config.sandbox.pg_version),
-            ..SandboxOptions::default()
-        },
+        sandbox_url: sandbox_url(args.replay.sandbox_url.as_deref())?,
+        sandbox: replay_sandbox(&args.replay, file),
         filter: filter(&args.filter, file),
         ignore: crate::diff::ignore::Rules {
             schemas: args

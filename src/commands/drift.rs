@@ -105,15 +105,8 @@ pub async fn run(
                 .map(|m| m.up.path.clone())
                 .collect();
             let pending = loaded.migrations.len() - applied.len();
-            let workspace = match &settings.sandbox_url {
-                Some(spec) => Workspace::external(spec.clone()),
-                None => {
-                    let opts = settings.sandbox.clone();
-                    tokio::task::spawn_blocking(move || Workspace::start(&opts))
-                        .await
-                        .map_err(|e| Error::usage(format!("sandbox start-up panicked: {e}")))??
-                }
-            };
+            let workspace =
+                Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await?;
             let replayed = replay(&workspace, &loaded, &applied, &settings.filter).await;
             workspace.cleanup().await;
             (
@@ -177,13 +170,9 @@ async fn replay(
         options: &options,
         filter,
     };
-    let to_error = |e: crate::analysis::replay::ReplayError| match e {
-        crate::analysis::replay::ReplayError::Catalog(c) => Error::Catalog(c),
-        crate::analysis::replay::ReplayError::Apply(a) => Error::Apply(a),
-    };
-    replayer.prepare().await.map_err(to_error)?;
+    replayer.prepare().await?;
     let pairs: Vec<_> = applied.iter().map(|m| (*m, loaded.previous(m))).collect();
-    replayer.apply_all(&pairs).await.map_err(to_error)?;
+    replayer.apply_all(&pairs).await?;
     Ok(replayer.schema().await?)
 }
 

@@ -92,12 +92,7 @@ impl Loaded {
     }
 
     async fn create_tables(&self, client: &Client) -> Result<(), Error> {
-        let mut sql = format!("BEGIN;\n{}\n", self.history.create());
-        if let Some(a) = self.audit {
-            sql.push_str(&a.create());
-            sql.push('\n');
-        }
-        sql.push_str("COMMIT;");
+        let sql = history::both(self.history, self.audit, |h| h.create());
         client
             .pg()
             .batch_execute(&sql)
@@ -496,12 +491,7 @@ async fn resolve(
             h.record_reverted(&run)
         }
     };
-    let mut sql = format!("BEGIN;\n{}\n", record(loaded.history));
-    if let Some(a) = loaded.audit {
-        sql.push_str(&record(a));
-        sql.push('\n');
-    }
-    sql.push_str("COMMIT;");
+    let sql = history::both(loaded.history, loaded.audit, record);
     client
         .pg()
         .batch_execute(&sql)

@@ -96,15 +96,7 @@ pub async fn run(
     ctx: &Context,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let workspace = match &settings.sandbox_url {
-        Some(spec) => Workspace::external(spec.clone()),
-        None => {
-            let opts = settings.sandbox.clone();
-            tokio::task::spawn_blocking(move || Workspace::start(&opts))
-                .await
-                .map_err(|e| Error::usage(format!("sandbox start-up panicked: {e}")))??
-        }
-    };
+    let workspace = Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await?;
     let result = preview(settings, &workspace).await;
     workspace.cleanup().await;
     let preview = result?;
@@ -143,7 +135,7 @@ async fn preview(settings: &Settings, ws: &Workspace) -> Result<Preview, Error> 
     };
     let head = migrate::load(&settings.source, target.as_ref()).await?;
     let base_replayer = replayer(&base_client, &head, &opts, &settings.filter);
-    base_replayer.prepare().await.map_err(replay_error)?;
+    base_replayer.prepare().await?;
 
     // The base, and which of the head's migrations are new.
     let mut edited = Vec::new();
@@ -152,10 +144,7 @@ async fn preview(settings: &Settings, ws: &Workspace) -> Result<Preview, Error> 
         Base::Ref(rev) => {
             let base = base_at(&settings.source, head.format, rev).await?;
             let pairs: Vec<_> = base.iter().map(|m| (m, previous(&base, m))).collect();
-            base_replayer
-                .apply_all(&pairs)
-                .await
-                .map_err(replay_error)?;
+            base_replayer.apply_all(&pairs).await?;
             compare_sets(&base, &head.migrations, &mut edited, &mut removed);
             (
                 rev.clone(),
@@ -218,10 +207,7 @@ async fn preview(settings: &Settings, ws: &Workspace) -> Result<Preview, Error> 
     let head_client = pg::connect(&head_db).await?;
     let head_replayer = replayer(&head_client, &head, &opts, &settings.filter);
     let pairs: Vec<_> = new.iter().map(|m| (*m, head.previous(m))).collect();
-    let replayed = head_replayer
-        .replay(&pairs, settings.check_down)
-        .await
-        .map_err(replay_error)?;
+    let replayed = head_replayer.replay(&pairs, settings.check_down).await?;
     let after = head_replayer.schema().await?;
     let rollbacks = replayed.iter().map(rollback::plan_for).collect();
     let findings = findings(&before, &after, &replayed);
@@ -260,13 +246,6 @@ fn replayer<'a>(
         audit: loaded.audit,
         options,
         filter,
-    }
-}
-
-fn replay_error(e: crate::analysis::replay::ReplayError) -> Error {
-    match e {
-        crate::analysis::replay::ReplayError::Catalog(c) => Error::Catalog(c),
-        crate::analysis::replay::ReplayError::Apply(a) => Error::Apply(a),
     }
 }
 

@@ -93,6 +93,15 @@ pub struct Ran {
     pub error: Option<ApplyError>,
 }
 
+impl Ran {
+    fn failed(error: ApplyError) -> Ran {
+        Ran {
+            done: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
 /// Why a run stopped. Everything before the failing migration stays applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -259,10 +268,7 @@ impl<'a> Applier<'a> {
             .collect::<Result<Vec<_>, _>>();
         match prepared {
             Ok(p) => self.run(p).await,
-            Err(e) => Ran {
-                done: Vec::new(),
-                error: Some(e),
-            },
+            Err(e) => Ran::failed(e),
         }
     }
 
@@ -281,10 +287,7 @@ impl<'a> Applier<'a> {
             .collect::<Result<Vec<_>, _>>();
         match prepared {
             Ok(p) => self.run(p).await,
-            Err(e) => Ran {
-                done: Vec::new(),
-                error: Some(e),
-            },
+            Err(e) => Ran::failed(e),
         }
     }
 
@@ -295,17 +298,11 @@ impl<'a> Applier<'a> {
                     path: p.script.path.clone(),
                     reason: p.alone.clone().unwrap_or_default(),
                 };
-                return Ran {
-                    done: Vec::new(),
-                    error: Some(error),
-                };
+                return Ran::failed(error);
             }
             return match self.with_retries(|| self.all_in_one(&prepared)).await {
                 Ok(done) => Ran { done, error: None },
-                Err(e) => Ran {
-                    done: Vec::new(),
-                    error: Some(e),
-                },
+                Err(e) => Ran::failed(e),
             };
         }
         let mut done = Vec::with_capacity(prepared.len());

@@ -33,6 +33,30 @@ impl Workspace {
         })
     }
 
+    /// `url`'s server when given, else a throwaway cluster started off the async runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the cluster cannot start.
+    pub async fn open(
+        url: Option<&ConnSpec>,
+        opts: &SandboxOptions,
+    ) -> Result<Workspace, SandboxError> {
+        match url {
+            Some(spec) => Ok(Workspace::external(spec.clone())),
+            None => {
+                let opts = opts.clone();
+                tokio::task::spawn_blocking(move || Workspace::start(&opts))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(SandboxError::StartFailed {
+                            log_tail: format!("start-up thread failed: {e}"),
+                        })
+                    })
+            }
+        }
+    }
+
     /// Uses an existing server (its maintenance database in `spec`).
     pub fn external(spec: ConnSpec) -> Workspace {
         Workspace {

@@ -44,14 +44,7 @@ impl History for Dbmate {
                     .iter()
                     .find(|m| m.version.as_str() == version)
                     .map(|m| m.name.clone());
-                Ok(Applied {
-                    version: Version::new(version),
-                    name,
-                    checksum: None,
-                    success: true,
-                    applied_at: None,
-                    applied_by: None,
-                })
+                Ok(Applied::bare(Version::new(version), name))
             })
             .collect()
     }

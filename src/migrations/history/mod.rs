@@ -40,6 +40,21 @@ pub struct Applied {
     pub applied_by: Option<String>,
 }
 
+impl Applied {
+    /// A successful record with nothing but a version (and maybe a name): what tools that
+    /// keep no checksum, time or user record.
+    pub fn bare(version: Version, name: Option<String>) -> Applied {
+        Applied {
+            version,
+            name,
+            checksum: None,
+            success: true,
+            applied_at: None,
+            applied_by: None,
+        }
+    }
+}
+
 /// Everything a history row can say about one run of a migration.
 #[derive(Debug, Clone)]
 pub struct Run<'a> {
@@ -117,6 +132,22 @@ pub fn of(format: Format) -> &'static dyn History {
         Format::Sqlx => &sqlx::TABLE,
         Format::Supabase => &supabase::TABLE,
     }
+}
+
+/// One operation on the tool's table and, when there is one, pgkeel's audit beside it, as one
+/// transaction: the two never disagree.
+pub fn both(
+    tool: &dyn History,
+    audit: Option<&dyn History>,
+    op: impl Fn(&dyn History) -> String,
+) -> String {
+    let mut sql = format!("BEGIN;\n{}\n", op(tool));
+    if let Some(a) = audit {
+        sql.push_str(&op(a));
+        sql.push('\n');
+    }
+    sql.push_str("COMMIT;");
+    sql
 }
 
 /// SQL that answers `t` when `table` exists.

@@ -33,14 +33,10 @@ impl History for Supabase {
     fn parse(&self, rows: &Rows, _on_disk: &[Migration]) -> Result<Vec<Applied>, HistoryError> {
         rows.iter()
             .map(|row| {
-                Ok(Applied {
-                    version: Version::new(required(NAME, row, 0, "version")?),
-                    name: column(NAME, row, 1)?.map(str::to_string),
-                    checksum: None,
-                    success: true,
-                    applied_at: None,
-                    applied_by: None,
-                })
+                Ok(Applied::bare(
+                    Version::new(required(NAME, row, 0, "version")?),
+                    column(NAME, row, 1)?.map(str::to_string),
+                ))
             })
             .collect()
     }

@@ -300,20 +300,9 @@ mod tests {
         assert_eq!(m[0].down.as_ref().unwrap().sql, "");
     }
 
-    fn example(format: crate::migrations::Format) -> Vec<Migration> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(format.name())
-            .join("migrations");
-        let tree = Tree::Dir(dir);
-        let detected = super::super::detect(&tree).unwrap();
-        assert_eq!(detected.format, format);
-        super::super::load(&tree, format).unwrap()
-    }
-
     #[test]
     fn the_example_project_loads() {
-        let m = example(crate::migrations::Format::Dbmate);
+        let m = crate::migrations::source::tests::example(crate::migrations::Format::Dbmate);
         let got: Vec<(&str, bool)> = m
             .iter()
             .map(|m| (m.version.as_str(), m.up.transaction))

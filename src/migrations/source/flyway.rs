@@ -532,20 +532,9 @@ mod tests {
         .contains("true or false"));
     }
 
-    fn example(format: crate::migrations::Format) -> Vec<Migration> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(format.name())
-            .join("migrations");
-        let tree = Tree::Dir(dir);
-        let detected = super::super::detect(&tree).unwrap();
-        assert_eq!(detected.format, format);
-        super::super::load(&tree, format).unwrap()
-    }
-
     #[test]
     fn the_example_project_loads() {
-        let m = example(Format::Flyway);
+        let m = crate::migrations::source::tests::example(Format::Flyway);
         let got: Vec<&str> = m.iter().map(|m| m.version.as_str()).collect();
         assert_eq!(got, ["1", "1.1", "2"]);
         assert!(m.iter().all(|m| m.down.is_some()));

@@ -520,20 +520,9 @@ mod tests {
         assert!(e.hint().unwrap().contains("--command \"goose up\""));
     }
 
-    fn example(format: crate::migrations::Format) -> Vec<Migration> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(format.name())
-            .join("migrations");
-        let tree = Tree::Dir(dir);
-        let detected = super::super::detect(&tree).unwrap();
-        assert_eq!(detected.format, format);
-        super::super::load(&tree, format).unwrap()
-    }
-
     #[test]
     fn the_example_project_loads() {
-        let m = example(crate::migrations::Format::Goose);
+        let m = crate::migrations::source::tests::example(crate::migrations::Format::Goose);
         assert_eq!(m.len(), 3);
         assert!(m.iter().all(|m| m.down.is_some() && m.up.transaction));
         let function = crate::migrations::split(&m[2].up.sql).unwrap();

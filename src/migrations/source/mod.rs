@@ -489,4 +489,4 @@ pub(crate) fn load_numbered_pairs(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

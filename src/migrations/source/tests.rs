@@ -45,3 +45,16 @@ fn example_projects_load() {
         );
     }
 }
+
+/// An example project's migrations (`examples/<tool>/migrations`), checked to be detected as
+/// that tool.
+pub(crate) fn example(format: Format) -> Vec<crate::migrations::Migration> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format.name())
+        .join("migrations");
+    let tree = Tree::Dir(dir);
+    let detected = detect(&tree).unwrap_or_else(|e| panic!("{format}: {e}"));
+    assert_eq!(detected.format, format);
+    load(&tree, format).unwrap_or_else(|e| panic!("{format}: {e}"))
+}
