@@ -6,6 +6,7 @@
 pub mod check;
 pub mod diff;
 pub mod migrate;
+pub mod notice;
 pub mod sandbox;
 
 use std::io::{self, Write};
