@@ -11,6 +11,7 @@ mod diff;
 mod engine;
 mod examples;
 mod migrate;
+mod notify;
 mod quote;
 mod sandbox;
 mod tls;
