@@ -81,6 +81,9 @@ impl fmt::Display for ChannelKind {
     }
 }
 
+/// Shortest URL part registered alone as a secret (Slack's token is 24 characters).
+const TOKEN_MIN: usize = 8;
+
 /// An http(s) URL that is a secret (a Slack webhook's path is its credential). Only
 /// `scheme://host/***` is ever shown.
 #[derive(Clone)]
@@ -110,6 +113,18 @@ impl WebhookUrl {
         }
         if let Some(q) = url.query() {
             secret::register(q);
+        }
+        // Receivers echo the token alone ("no_service for <token>"): register the last path
+        // segment and query values too, when long enough to be a token rather than a word.
+        if let Some(last) = url.path_segments().and_then(|mut s| s.next_back()) {
+            if last.len() >= TOKEN_MIN {
+                secret::register(last);
+            }
+        }
+        for (_, v) in url.query_pairs() {
+            if v.len() >= TOKEN_MIN {
+                secret::register(&v);
+            }
         }
         if !matches!(url.scheme(), "https" | "http") {
             return Err(SetupError::BadUrl {
@@ -261,6 +276,15 @@ mod tests {
         assert_eq!(format!("{u:?}"), "https://hooks.slack.com/***");
         let text = secret::scrub("POST /services/T0AAA/B0BBB/zzSecretTokenzz failed");
         assert!(!text.contains("zzSecretTokenzz"), "{text}");
+        // Echoed alone, by a receiver's error body.
+        let text = secret::scrub("no_service for zzSecretTokenzz");
+        assert_eq!(text, "no_service for ***");
+        WebhookUrl::parse(
+            "https://example.com/hook?key=zzQueryKeyzz&a=1",
+            "--webhook-url",
+        )
+        .unwrap();
+        assert_eq!(secret::scrub("bad key zzQueryKeyzz"), "bad key ***");
     }
 
     #[test]
