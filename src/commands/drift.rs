@@ -69,6 +69,7 @@ pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
     let target = pg::connect(&settings.conn).await?;
     let mut actual = catalog::introspect(&target, &settings.filter).await?;
@@ -143,6 +144,7 @@ pub async fn run(
     if let Some(dir) = &settings.output_dir {
         write_outputs(&drift, dir)?;
     }
+    render::notice(notice, &drift);
     render::render(&drift, ctx.format, ctx.style, out).map_err(Error::Output)?;
     Ok(if settings.fail_on_drift && !drift.changes.is_empty() {
         Outcome::Finding

@@ -95,11 +95,13 @@ pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
     let workspace = Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await?;
     let result = preview(settings, &workspace).await;
     workspace.cleanup().await;
     let preview = result?;
+    render::notice(notice, &preview);
     render::render(&preview, ctx.format, ctx.style, out).map_err(Error::Output)?;
     let worst = preview.findings.iter().map(|f| f.class.class).max();
     let fail = match settings.fail_on {

@@ -12,6 +12,7 @@ mod drift;
 mod engine;
 mod examples;
 mod migrate;
+mod notify;
 mod preview;
 mod quote;
 mod sandbox;
