@@ -16,7 +16,7 @@ DRIZZLE_KIT_VERSION=0.31.11
 DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
-MOTO_VERSION=5.2.1
+MOTO_VERSION=5.1.22
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -53,9 +53,12 @@ fi
 ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
 ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
 
-if [ ! -x "$dir/bin/moto_server" ]; then
+# 5.1.x: 5.2's serializer answers CompleteMultipartUpload with a root element the AWS SDKs reject.
+if [ ! -x "$dir/bin/moto_server" ] || [ "$(cat "$dir/moto/.pgkeel-version" 2>/dev/null)" != "$MOTO_VERSION" ]; then
   echo "installing moto[server] $MOTO_VERSION" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --target "$dir/moto" "moto[server]==$MOTO_VERSION"
+  rm -rf "$dir/moto"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --target "$dir/moto" "moto[server]==$MOTO_VERSION"
+  echo "$MOTO_VERSION" > "$dir/moto/.pgkeel-version"
   cat > "$dir/bin/moto_server" <<SH
 #!/bin/sh
 PYTHONPATH="$dir/moto\${PYTHONPATH:+:\$PYTHONPATH}" exec python3 -m moto.server "\$@"

@@ -101,13 +101,15 @@ impl Compression {
     }
 
     /// Wraps `input` in a decompressor.
-    pub fn decoder<'a, R: Read + Send + 'a>(self, input: R) -> io::Result<Box<dyn Read + Send + 'a>> {
+    pub fn decoder<'a, R: Read + Send + 'a>(
+        self,
+        input: R,
+    ) -> io::Result<Box<dyn Read + Send + 'a>> {
         Ok(match self.method {
             Method::None => Box::new(input),
-            Method::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(
-                1 << 20,
-                input,
-            ))),
+            Method::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                io::BufReader::with_capacity(1 << 20, input),
+            )),
             Method::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
         })
     }
@@ -177,7 +179,10 @@ mod tests {
         assert_eq!(Compression::parse("zstd").unwrap(), Compression::default());
         assert_eq!(
             Compression::parse("gzip:9").unwrap(),
-            Compression { method: Method::Gzip, level: 9 }
+            Compression {
+                method: Method::Gzip,
+                level: 9
+            }
         );
         assert_eq!(Compression::parse("none").unwrap().method, Method::None);
         assert!(Compression::parse("gzip:10").is_err());
@@ -187,14 +192,19 @@ mod tests {
 
     #[test]
     fn round_trips_every_method() {
-        let data: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         for text in ["none", "gzip:1", "zstd:3"] {
             let c = Compression::parse(text).unwrap();
             let mut e = c.encoder(Vec::new(), 2).unwrap();
             e.write_all(&data).unwrap();
             let packed = e.finish().unwrap();
             let mut out = Vec::new();
-            c.decoder(&packed[..]).unwrap().read_to_end(&mut out).unwrap();
+            c.decoder(&packed[..])
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
             assert_eq!(out, data, "{text}");
         }
     }

@@ -21,7 +21,7 @@ use super::snapshot::hex;
 use super::{BackupError, Progress};
 use crate::pg::tools::Installed;
 use crate::pg::{child, ConnSpec};
-use crate::storage::{Store, StorageError};
+use crate::storage::{StorageError, Store};
 
 /// What to dump and where.
 pub struct DumpJob<'a> {
@@ -75,7 +75,10 @@ impl StderrTail {
         let lines = Arc::new(Mutex::new(VecDeque::new()));
         let sink = lines.clone();
         let thread = std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 let mut l = sink.lock().unwrap_or_else(|e| e.into_inner());
                 if l.len() == 20 {
                     l.pop_front();
@@ -167,7 +170,11 @@ fn stream(job: &DumpJob<'_>, name: &str) -> Result<FileEntry, BackupError> {
             Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(BackupError::Compress(format!("reading pg_dump's output: {e}"))),
+            Err(e) => {
+                break Err(BackupError::Compress(format!(
+                    "reading pg_dump's output: {e}"
+                )))
+            }
         };
         job.progress.advance(n as u64);
         if let Err(e) = encoder.write_all(&buf[..n]) {
@@ -199,9 +206,7 @@ fn stream(job: &DumpJob<'_>, name: &str) -> Result<FileEntry, BackupError> {
             stderr: tail,
         });
     }
-    let hashing = encoder
-        .finish()
-        .map_err(|e| write_error(job, name, e))?;
+    let hashing = encoder.finish().map_err(|e| write_error(job, name, e))?;
     let (mut writer, size, sha256) = hashing.digest();
     writer.flush().map_err(|e| write_error(job, name, e))?;
     writer.finish()?;
@@ -228,7 +233,9 @@ fn directory(job: &DumpJob<'_>, name: &str) -> Result<Vec<FileEntry>, BackupErro
             staging_tmp = tempfile::Builder::new()
                 .prefix("pgkeel-dump-")
                 .tempdir()
-                .map_err(|e| BackupError::Compress(format!("cannot create a staging directory: {e}")))?;
+                .map_err(|e| {
+                    BackupError::Compress(format!("cannot create a staging directory: {e}"))
+                })?;
             staging_tmp.path().join(name)
         }
     };
@@ -288,18 +295,27 @@ fn directory(job: &DumpJob<'_>, name: &str) -> Result<Vec<FileEntry>, BackupErro
         .collect();
     entries.sort();
     for path in entries {
-        let Some(file) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+        let Some(file) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
             continue;
         };
         let rel = format!("{name}/{file}");
-        let mut input = std::fs::File::open(&path).map_err(crate::storage::io_err("read", &path))?;
+        let mut input =
+            std::fs::File::open(&path).map_err(crate::storage::io_err("read", &path))?;
         let entry = match job.store.local_path(job.id, &rel) {
             // Already in place: only hash it.
             Some(_) => {
                 let mut h = Hashing::new(std::io::sink());
                 std::io::copy(&mut input, &mut h).map_err(crate::storage::io_err("read", &path))?;
                 let (_, size, sha256) = h.digest();
-                FileEntry { name: rel, size, sha256 }
+                FileEntry {
+                    name: rel,
+                    size,
+                    sha256,
+                }
             }
             None => {
                 let mut h = Hashing::new(job.store.create(job.id, &rel)?);
@@ -311,7 +327,11 @@ fn directory(job: &DumpJob<'_>, name: &str) -> Result<Vec<FileEntry>, BackupErro
                 }
                 let (writer, size, sha256) = h.digest();
                 writer.finish()?;
-                FileEntry { name: rel, size, sha256 }
+                FileEntry {
+                    name: rel,
+                    size,
+                    sha256,
+                }
             }
         };
         files.push(entry);

@@ -83,7 +83,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// The name of a backup of `database` taken at `at`: `<db>-YYYYMMDD_HHMMSS`, with characters
@@ -137,17 +145,28 @@ mod tests {
         assert_eq!(t.rfc3339(), "2024-01-31T12:00:00Z");
         assert_eq!(t.compact(), "20240131_120000");
         assert_eq!(Stamp::parse_rfc3339("2024-01-31T12:00:00Z"), Some(t));
-        assert_eq!(Stamp::parse_rfc3339("2000-02-29T23:59:59Z").map(|s| s.rfc3339()).as_deref(), Some("2000-02-29T23:59:59Z"));
+        assert_eq!(
+            Stamp::parse_rfc3339("2000-02-29T23:59:59Z")
+                .map(|s| s.rfc3339())
+                .as_deref(),
+            Some("2000-02-29T23:59:59Z")
+        );
         assert_eq!(Stamp::parse_rfc3339("2024-13-01T00:00:00Z"), None);
         assert_eq!(Stamp::parse_rfc3339("garbage"), None);
         for secs in [0, 951_782_400, 4_102_444_800, 1_234_567_890] {
-            assert_eq!(Stamp::parse_rfc3339(&Stamp(secs).rfc3339()), Some(Stamp(secs)));
+            assert_eq!(
+                Stamp::parse_rfc3339(&Stamp(secs).rfc3339()),
+                Some(Stamp(secs))
+            );
         }
     }
 
     #[test]
     fn names_are_safe_and_sortable() {
-        assert_eq!(backup_id("app", Stamp(1_706_702_400)), "app-20240131_120000");
+        assert_eq!(
+            backup_id("app", Stamp(1_706_702_400)),
+            "app-20240131_120000"
+        );
         assert_eq!(backup_id("my db/x", Stamp(0)), "my_db_x-19700101_000000");
         assert_eq!(backup_id("..", Stamp(0)), "db..-19700101_000000");
         assert!(is_plain_name("app-20240131_120000"));

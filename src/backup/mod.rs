@@ -27,7 +27,7 @@ use crate::pg::tools::{self, Installed, Requirement, Tool, ToolNotFound};
 use crate::pg::{self, ConnSpec, ConnectError, DbError};
 use crate::restore::RestoreError;
 use crate::sandbox::SandboxError;
-use crate::storage::{Store, StorageError, MANIFEST};
+use crate::storage::{StorageError, Store, MANIFEST};
 
 use compress::Compression;
 use id::Stamp;
@@ -367,7 +367,9 @@ async fn dump_and_verify(
 
     let verification = match opts.verify {
         VerifyMode::None => None,
-        VerifyMode::List => Some(verify::list(store, &manifest, &programs.load, progress.as_ref()).await?),
+        VerifyMode::List => {
+            Some(verify::list(store, &manifest, &programs.load, progress.as_ref()).await?)
+        }
         VerifyMode::Restore => Some(
             verify::restore(
                 store,
@@ -381,7 +383,11 @@ async fn dump_and_verify(
         ),
     };
     if let Some(v) = verification {
-        manifest.status = if v.ok { Status::Verified } else { Status::Failed };
+        manifest.status = if v.ok {
+            Status::Verified
+        } else {
+            Status::Failed
+        };
         manifest.verification = v;
     }
     store.put(id, MANIFEST, manifest.to_json()).await?;
@@ -396,9 +402,14 @@ async fn dump_and_verify(
 }
 
 /// Reads and parses the manifest of backup `id`.
-pub async fn read_manifest(store: &Store, id: &str) -> Result<Manifest, crate::restore::RestoreError> {
+pub async fn read_manifest(
+    store: &Store,
+    id: &str,
+) -> Result<Manifest, crate::restore::RestoreError> {
     let bytes = store.get(id, MANIFEST).await.map_err(|e| match e {
-        StorageError::NotFound { location } => crate::restore::RestoreError::NoManifest { location },
+        StorageError::NotFound { location } => {
+            crate::restore::RestoreError::NoManifest { location }
+        }
         other => crate::restore::RestoreError::Storage(other),
     })?;
     Ok(Manifest::parse(&bytes, &store.describe(id, MANIFEST))?)

@@ -31,7 +31,10 @@ pub fn prune(backups: &[Candidate], policy: Policy, now: Stamp) -> Vec<String> {
     if policy.is_empty() {
         return Vec::new();
     }
-    let mut sorted: Vec<&Candidate> = backups.iter().filter(|b| b.kind == Kind::Scheduled).collect();
+    let mut sorted: Vec<&Candidate> = backups
+        .iter()
+        .filter(|b| b.kind == Kind::Scheduled)
+        .collect();
     sorted.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.id.cmp(&a.id)));
     let newest_verified = sorted
         .iter()
@@ -80,17 +83,31 @@ mod tests {
             c("c", 1, Status::Failed),
             c("d", 0, Status::Verified),
         ];
-        let p = Policy { keep_days: None, keep_last: Some(2) };
+        let p = Policy {
+            keep_days: None,
+            keep_last: Some(2),
+        };
         assert_eq!(prune(&b, p, NOW), vec!["a", "c"]);
     }
 
     #[test]
     fn either_rule_keeps() {
-        let b = vec![c("a", 10, Status::Verified), c("b", 5, Status::Unverified), c("c", 0, Status::Unverified)];
-        let p = Policy { keep_days: Some(7), keep_last: Some(1) };
+        let b = vec![
+            c("a", 10, Status::Verified),
+            c("b", 5, Status::Unverified),
+            c("c", 0, Status::Unverified),
+        ];
+        let p = Policy {
+            keep_days: Some(7),
+            keep_last: Some(1),
+        };
         // "a" is the newest verified backup: never deleted.
         assert_eq!(prune(&b, p, NOW), Vec::<String>::new());
-        let b = vec![c("a", 10, Status::Unverified), c("b", 5, Status::Unverified), c("c", 0, Status::Verified)];
+        let b = vec![
+            c("a", 10, Status::Unverified),
+            c("b", 5, Status::Unverified),
+            c("c", 0, Status::Verified),
+        ];
         assert_eq!(prune(&b, p, NOW), vec!["a"]);
     }
 
@@ -98,8 +115,15 @@ mod tests {
     fn never_deletes_the_newest_verified_or_safety_backups() {
         let mut safety = c("s", 100, Status::Verified);
         safety.kind = Kind::Safety;
-        let b = vec![c("old", 30, Status::Verified), c("new", 0, Status::Failed), safety];
-        let p = Policy { keep_days: Some(1), keep_last: None };
+        let b = vec![
+            c("old", 30, Status::Verified),
+            c("new", 0, Status::Failed),
+            safety,
+        ];
+        let p = Policy {
+            keep_days: Some(1),
+            keep_last: None,
+        };
         assert!(prune(&b, p, NOW).is_empty(), "{:?}", prune(&b, p, NOW));
         assert!(prune(&b, Policy::default(), NOW).is_empty());
     }

@@ -23,7 +23,9 @@ pub struct Measured {
 pub async fn export(client: &Client) -> Result<String, DbError> {
     client
         .pg()
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL row_security = off")
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL row_security = off",
+        )
         .await?;
     let row = client
         .pg()

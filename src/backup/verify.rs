@@ -116,7 +116,10 @@ pub async fn restore(
         Err(e) => return Err(e.into()),
     };
     let restored_into = format!("a throwaway PostgreSQL {} server", cluster.version());
-    let result = restore_into(&cluster, manifest, expected, &files, programs, jobs, progress).await;
+    let result = restore_into(
+        &cluster, manifest, expected, &files, programs, jobs, progress,
+    )
+    .await;
     // Stopping the server blocks; keep it off the async threads.
     let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
     let (ms, problems) = result?;

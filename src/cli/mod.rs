@@ -432,7 +432,12 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Where to store it: a directory or s3://bucket/prefix.
-    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "PGKEEL_BACKUPS", default_value = "./backups")]
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET/PREFIX",
+        env = "PGKEEL_BACKUPS",
+        default_value = "./backups"
+    )]
     pub to: String,
     /// pg_dump's format.
     #[arg(long, value_enum, default_value_t = DumpFormatArg::Custom)]
@@ -468,7 +473,12 @@ pub enum BackupAction {
 #[derive(Debug, Args)]
 pub struct BackupListArgs {
     /// The directory or s3://bucket/prefix to look in.
-    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "PGKEEL_BACKUPS", default_value = "./backups")]
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET/PREFIX",
+        env = "PGKEEL_BACKUPS",
+        default_value = "./backups"
+    )]
     pub from: String,
     #[command(flatten)]
     pub s3: S3Args,
@@ -491,7 +501,12 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "PATH|s3://…|latest|ID")]
     pub from: String,
     /// Where `latest` and ids are looked up, and where the safety backup goes.
-    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "PGKEEL_BACKUPS", default_value = "./backups")]
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET/PREFIX",
+        env = "PGKEEL_BACKUPS",
+        default_value = "./backups"
+    )]
     pub backups: String,
     /// The target database's name (or the token set by --confirm-token): nothing happens
     /// without it.

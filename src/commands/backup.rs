@@ -29,10 +29,19 @@ pub struct ListSettings {
     pub s3: S3Options,
 }
 
-pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let store = Arc::new(Store::open(&settings.to, &settings.s3).await.map_err(backup::BackupError::from)?);
+pub async fn run(
+    settings: &Settings,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let store = Arc::new(
+        Store::open(&settings.to, &settings.s3)
+            .await
+            .map_err(backup::BackupError::from)?,
+    );
     let progress = crate::report::progress::stderr();
-    let manifest = backup::create(&settings.conn, store.clone(), &settings.options, progress).await?;
+    let manifest =
+        backup::create(&settings.conn, store.clone(), &settings.options, progress).await?;
     let location = store.location().child(&manifest.id).to_string();
     let pruned = if settings.retention.is_empty() {
         Vec::new()
@@ -45,7 +54,8 @@ pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Res
     } else {
         prune(&store, settings.retention, settings.dry_run).await?
     };
-    render::created(&manifest, &location, &pruned, settings.dry_run, ctx, out).map_err(Error::Output)?;
+    render::created(&manifest, &location, &pruned, settings.dry_run, ctx, out)
+        .map_err(Error::Output)?;
     Ok(Outcome::Clean)
 }
 
@@ -86,8 +96,14 @@ async fn prune(store: &Store, policy: Policy, dry_run: bool) -> Result<Vec<Strin
     Ok(doomed)
 }
 
-pub async fn list(settings: &ListSettings, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let store = Store::open(&settings.from, &settings.s3).await.map_err(backup::BackupError::from)?;
+pub async fn list(
+    settings: &ListSettings,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let store = Store::open(&settings.from, &settings.s3)
+        .await
+        .map_err(backup::BackupError::from)?;
     let all = manifests(&store).await?;
     render::list(&all, &store.location(), Stamp::now(), ctx, out).map_err(Error::Output)?;
     Ok(Outcome::Clean)

@@ -76,11 +76,19 @@ fn programs_for(manifest: &Manifest) -> Result<load::Programs, RestoreError> {
     Ok(load::Programs::at_least(major)?)
 }
 
-pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub async fn run(
+    settings: &Settings,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let started = Instant::now();
     let db = settings.conn.dbname.clone();
     // 1. Nothing happens without the confirmation.
-    target::check_confirmation(&db, settings.confirm.as_deref(), settings.confirm_token.as_deref())?;
+    target::check_confirmation(
+        &db,
+        settings.confirm.as_deref(),
+        settings.confirm_token.as_deref(),
+    )?;
     let progress = crate::report::progress::stderr();
 
     // 2. The backup, every file checked, before the target is touched.
@@ -102,7 +110,11 @@ pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Res
 
     // 4. Safety backup, verified, before anything changes.
     let safety = if settings.safety_backup {
-        let store = Arc::new(Store::open(&settings.backups, &settings.s3).await.map_err(backup::BackupError::from)?);
+        let store = Arc::new(
+            Store::open(&settings.backups, &settings.s3)
+                .await
+                .map_err(backup::BackupError::from)?,
+        );
         let manifest = backup::create(
             &settings.conn,
             store.clone(),
@@ -119,7 +131,11 @@ pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Res
         .await?;
         let at = store.location().child(&manifest.id).to_string();
         tracing::info!("safety backup of `{db}` ({}): {at}", manifest.status_word());
-        Some(Safety { store, manifest, at })
+        Some(Safety {
+            store,
+            manifest,
+            at,
+        })
     } else {
         tracing::warn!("--no-safety-backup: if this restore fails, nothing can put `{db}` back");
         None
@@ -127,9 +143,28 @@ pub async fn run(settings: &Settings, ctx: &Context, out: &mut dyn Write) -> Res
 
     let outcome = match settings.strategy {
         Strategy::Replace => {
-            replace(settings, &client, &located, &files, &expected, &programs, progress.clone()).await
+            replace(
+                settings,
+                &client,
+                &located,
+                &files,
+                &expected,
+                &programs,
+                progress.clone(),
+            )
+            .await
         }
-        Strategy::Swap => swap(settings, &located, &files, &expected, &programs, progress.clone()).await,
+        Strategy::Swap => {
+            swap(
+                settings,
+                &located,
+                &files,
+                &expected,
+                &programs,
+                progress.clone(),
+            )
+            .await
+        }
     };
     let (counts, migrations, old_database) = match outcome {
         Ok(done) => done,
@@ -219,11 +254,13 @@ async fn verify(client: &Client, manifest: &Manifest, expected: &Schema) -> Resu
     if problems.is_empty() {
         return Ok(());
     }
-    Err(Error::Backup(Box::new(backup::BackupError::VerificationFailed {
-        id: manifest.id.clone(),
-        manifest: "the restored database".into(),
-        problems,
-    })))
+    Err(Error::Backup(Box::new(
+        backup::BackupError::VerificationFailed {
+            id: manifest.id.clone(),
+            manifest: "the restored database".into(),
+            problems,
+        },
+    )))
 }
 
 async fn migrate(settings: &Settings, client: &Client) -> Result<Vec<String>, Error> {
@@ -243,11 +280,23 @@ async fn replace(
     progress: Arc<dyn Progress>,
 ) -> Result<Done, Failure> {
     let touched = |e: Error| Failure::Touched(e);
-    target::clean_slate(client).await.map_err(|e| touched(e.into()))?;
-    load_into(files, &located.manifest, &settings.conn, programs, settings.jobs, true, progress)
+    target::clean_slate(client)
         .await
         .map_err(|e| touched(e.into()))?;
-    verify(client, &located.manifest, expected).await.map_err(touched)?;
+    load_into(
+        files,
+        &located.manifest,
+        &settings.conn,
+        programs,
+        settings.jobs,
+        true,
+        progress,
+    )
+    .await
+    .map_err(|e| touched(e.into()))?;
+    verify(client, &located.manifest, expected)
+        .await
+        .map_err(touched)?;
     let applied = migrate(settings, client).await.map_err(touched)?;
     Ok((totals(&located.manifest), applied, None))
 }
@@ -263,7 +312,9 @@ async fn maintenance(conn: &ConnSpec) -> Result<Client, Error> {
             Err(e) => last = Some(e),
         }
     }
-    Err(last.map(Error::from).unwrap_or_else(|| Error::usage("no maintenance database to connect to for --strategy swap")))
+    Err(last.map(Error::from).unwrap_or_else(|| {
+        Error::usage("no maintenance database to connect to for --strategy swap")
+    }))
 }
 
 async fn swap(
@@ -280,11 +331,24 @@ async fn swap(
     let new = format!("{db}_pgkeel_restore_{suffix}");
     let old = format!("{db}_pgkeel_old_{suffix}");
     let admin = maintenance(&settings.conn).await.map_err(untouched)?;
-    let owner = target::owner_of(&admin, db).await.map_err(|e| untouched(e.into()))?;
-    target::create_database(&admin, &new, &owner).await.map_err(|e| untouched(e.into()))?;
+    let owner = target::owner_of(&admin, db)
+        .await
+        .map_err(|e| untouched(e.into()))?;
+    target::create_database(&admin, &new, &owner)
+        .await
+        .map_err(|e| untouched(e.into()))?;
     let staged = async {
         let spec = settings.conn.with_dbname(&new);
-        load_into(files, &located.manifest, &spec, programs, settings.jobs, false, progress).await?;
+        load_into(
+            files,
+            &located.manifest,
+            &spec,
+            programs,
+            settings.jobs,
+            false,
+            progress,
+        )
+        .await?;
         let client = pg::connect(&spec).await?;
         verify(&client, &located.manifest, expected).await
     }
@@ -293,10 +357,12 @@ async fn swap(
         let _ = target::drop_database(&admin, &new).await;
         return Err(untouched(e));
     }
-    target::swap(&admin, db, &new, &old).await.map_err(|e| {
-        untouched(Error::from(e))
-    })?;
-    let client = pg::connect(&settings.conn).await.map_err(|e| Failure::Touched(e.into()))?;
+    target::swap(&admin, db, &new, &old)
+        .await
+        .map_err(|e| untouched(Error::from(e)))?;
+    let client = pg::connect(&settings.conn)
+        .await
+        .map_err(|e| Failure::Touched(e.into()))?;
     match migrate(settings, &client).await {
         Ok(applied) => Ok((totals(&located.manifest), applied, Some(old))),
         Err(e) => {
@@ -336,13 +402,25 @@ async fn roll_back(
             rolled_back: false,
         };
     };
-    tracing::warn!("restore failed ({cause_text}); putting the safety backup {} back", safety.at);
+    tracing::warn!(
+        "restore failed ({cause_text}); putting the safety backup {} back",
+        safety.at
+    );
     let put_back = async {
         let files = fetch::fetch(&safety.store, &safety.manifest, progress.as_ref()).await?;
         let expected = schema_of(&files)?;
         let programs = programs_for(&safety.manifest)?;
         target::clean_slate(client).await?;
-        load_into(&files, &safety.manifest, &settings.conn, &programs, settings.jobs, true, progress).await?;
+        load_into(
+            &files,
+            &safety.manifest,
+            &settings.conn,
+            &programs,
+            settings.jobs,
+            true,
+            progress,
+        )
+        .await?;
         verify(client, &safety.manifest, &expected).await
     }
     .await;

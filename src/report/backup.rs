@@ -16,7 +16,7 @@ fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
-fn dump_sha<'m>(m: &'m Manifest) -> &'m str {
+fn dump_sha(m: &Manifest) -> &str {
     m.files
         .iter()
         .find(|f| f.name == m.dump)
@@ -65,32 +65,61 @@ pub fn created(
     };
     writeln!(out, "Backup {} ({status})", s.bold(&m.id))?;
     writeln!(out, "  where     {location}")?;
-    writeln!(out, "  size      {} ({}, {} compression)", bytes(m.size), m.format.name(), m.compression)?;
+    writeln!(
+        out,
+        "  size      {} ({}, {} compression)",
+        bytes(m.size),
+        m.format.name(),
+        m.compression
+    )?;
     writeln!(out, "  sha256    {}", dump_sha(m))?;
     let rows: i64 = m.row_counts.values().sum();
-    writeln!(out, "  contents  {rows} rows in {} tables, schema {}", m.row_counts.len(), &m.schema_fingerprint[..12.min(m.schema_fingerprint.len())])?;
-    writeln!(out, "  source    PostgreSQL {}, pg_dump {}", m.server_version, m.pg_dump_version)?;
+    writeln!(
+        out,
+        "  contents  {rows} rows in {} tables, schema {}",
+        m.row_counts.len(),
+        &m.schema_fingerprint[..12.min(m.schema_fingerprint.len())]
+    )?;
+    writeln!(
+        out,
+        "  source    PostgreSQL {}, pg_dump {}",
+        m.server_version, m.pg_dump_version
+    )?;
     writeln!(out, "  took      {}", seconds(m.duration_ms))?;
     match (&m.verification.mode[..], m.verification.restore_ms) {
         ("restore", Some(ms)) => writeln!(
             out,
             "  restore   verified in {} into {}",
             seconds(ms),
-            m.verification.restored_into.as_deref().unwrap_or("a throwaway server")
+            m.verification
+                .restored_into
+                .as_deref()
+                .unwrap_or("a throwaway server")
         )?,
         ("list", _) => writeln!(out, "  verified  pg_restore --list")?,
         _ => writeln!(out, "  verified  no (--verify none)")?,
     }
     if !pruned.is_empty() {
         let verb = if dry_run { "would delete" } else { "deleted" };
-        writeln!(out, "Retention {verb} {}: {}", pruned.len(), pruned.join(", "))?;
+        writeln!(
+            out,
+            "Retention {verb} {}: {}",
+            pruned.len(),
+            pruned.join(", ")
+        )?;
     } else if dry_run {
         writeln!(out, "Retention would delete nothing")?;
     }
     Ok(())
 }
 
-pub fn list(all: &[Manifest], from: &Location, now: Stamp, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+pub fn list(
+    all: &[Manifest],
+    from: &Location,
+    now: Stamp,
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let age = |m: &Manifest| Stamp::parse_rfc3339(&m.started_at).map(|t| t.until(now).as_secs());
     if ctx.format == Format::Json {
         #[derive(Serialize)]
@@ -122,14 +151,25 @@ pub fn list(all: &[Manifest], from: &Location, now: Stamp, ctx: &Context, out: &
                 location: from.child(&m.id).to_string(),
             })
             .collect();
-        return write_json(out, "backup list", &Doc { from: from.to_string(), backups });
+        return write_json(
+            out,
+            "backup list",
+            &Doc {
+                from: from.to_string(),
+                backups,
+            },
+        );
     }
     if all.is_empty() {
         return writeln!(out, "No backups in {from}");
     }
     let s = ctx.style;
     let width = all.iter().map(|m| m.id.len()).max().unwrap_or(2).max(2);
-    writeln!(out, "{:<width$}  {:<20}  {:>9}  {:<8}  {:<12}  AGE", "ID", "TIME (UTC)", "SIZE", "SERVER", "STATUS")?;
+    writeln!(
+        out,
+        "{:<width$}  {:<20}  {:>9}  {:<8}  {:<12}  AGE",
+        "ID", "TIME (UTC)", "SIZE", "SERVER", "STATUS"
+    )?;
     for m in all {
         let status = match (m.status, m.kind) {
             (Status::Verified, crate::backup::manifest::Kind::Safety) => "verified*",
@@ -149,11 +189,19 @@ pub fn list(all: &[Manifest], from: &Location, now: Stamp, ctx: &Context, out: &
             m.started_at,
             bytes(m.size),
             m.server_version,
-            age(m).map(|a| human_age(std::time::Duration::from_secs(a))).unwrap_or_default()
+            age(m)
+                .map(|a| human_age(std::time::Duration::from_secs(a)))
+                .unwrap_or_default()
         )?;
     }
-    if all.iter().any(|m| m.kind == crate::backup::manifest::Kind::Safety) {
-        writeln!(out, "* safety backup taken by `pgkeel restore` before it changed a database")?;
+    if all
+        .iter()
+        .any(|m| m.kind == crate::backup::manifest::Kind::Safety)
+    {
+        writeln!(
+            out,
+            "* safety backup taken by `pgkeel restore` before it changed a database"
+        )?;
     }
     Ok(())
 }
@@ -193,18 +241,40 @@ pub fn restored(r: &Restored, ctx: &Context, out: &mut dyn Write) -> io::Result<
         );
     }
     let s = ctx.style;
-    writeln!(out, "Restored {} into {} ({})", s.bold(&r.id), r.target, r.strategy.name())?;
+    writeln!(
+        out,
+        "Restored {} into {} ({})",
+        s.bold(&r.id),
+        r.target,
+        r.strategy.name()
+    )?;
     writeln!(out, "  from       {}", r.from)?;
     match &r.safety {
         Some(at) => writeln!(out, "  safety     {at}")?,
         None => writeln!(out, "  safety     none (--no-safety-backup)")?,
     }
-    writeln!(out, "  verified   {} rows in {} tables and the schema match the manifest", r.rows, r.tables)?;
+    writeln!(
+        out,
+        "  verified   {} rows in {} tables and the schema match the manifest",
+        r.rows, r.tables
+    )?;
     if !r.migrations.is_empty() {
-        writeln!(out, "  migrations {} applied: {}", r.migrations.len(), r.migrations.join(", "))?;
+        writeln!(
+            out,
+            "  migrations {} applied: {}",
+            r.migrations.len(),
+            r.migrations.join(", ")
+        )?;
     }
     if let Some(old) = &r.old_database {
-        writeln!(out, "  previous   kept as database `{old}` (drop it when satisfied)")?;
+        writeln!(
+            out,
+            "  previous   kept as database `{old}` (drop it when satisfied)"
+        )?;
     }
-    writeln!(out, "  took       {}", seconds(r.duration.as_millis() as u64))
+    writeln!(
+        out,
+        "  took       {}",
+        seconds(r.duration.as_millis() as u64)
+    )
 }

@@ -55,7 +55,12 @@ impl Progress for Bar {
         }
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
-        if let Some(old) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).replace(bar) {
+        if let Some(old) = self
+            .bar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(bar)
+        {
             old.finish_and_clear();
         }
     }
@@ -111,7 +116,12 @@ impl Lines {
             }
             _ => String::new(),
         };
-        eprintln!("{}: {} ({}/s{eta})", s.name, bytes(done), bytes(rate as u64));
+        eprintln!(
+            "{}: {} ({}/s{eta})",
+            s.name,
+            bytes(done),
+            bytes(rate as u64)
+        );
     }
 }
 

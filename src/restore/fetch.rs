@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::RestoreError;
 use crate::backup::manifest::{Kind, Manifest};
 use crate::backup::{id, read_manifest, snapshot::hex, Progress};
-use crate::storage::{Location, S3Options, Store, StorageError, MANIFEST};
+use crate::storage::{Location, S3Options, StorageError, Store, MANIFEST};
 
 /// A backup found and its manifest read (files not yet checked).
 pub struct Located {
@@ -26,7 +26,11 @@ impl Located {
 }
 
 /// Resolves `--from`: `latest` and bare ids are looked up in `backups`.
-pub async fn locate(from: &str, backups: &Location, s3: &S3Options) -> Result<Located, RestoreError> {
+pub async fn locate(
+    from: &str,
+    backups: &Location,
+    s3: &S3Options,
+) -> Result<Located, RestoreError> {
     if from == "latest" {
         let store = Store::open(backups, s3).await?;
         return latest(store).await;
@@ -48,7 +52,9 @@ pub async fn locate(from: &str, backups: &Location, s3: &S3Options) -> Result<Lo
             });
         }
         return Err(RestoreError::NotFound {
-            what: format!("`{from}` is not `latest`, a backup id, an existing path or an s3:// URL"),
+            what: format!(
+                "`{from}` is not `latest`, a backup id, an existing path or an s3:// URL"
+            ),
         });
     }
     let mut location = Location::parse(from)?;
@@ -58,9 +64,11 @@ pub async fn locate(from: &str, backups: &Location, s3: &S3Options) -> Result<Lo
             location = Location::Local(p.parent().map(|p| p.to_path_buf()).unwrap_or_default());
         }
     }
-    let (root, backup_id) = location.split_last().ok_or_else(|| RestoreError::NotFound {
-        what: format!("`{from}` does not name a backup"),
-    })?;
+    let (root, backup_id) = location
+        .split_last()
+        .ok_or_else(|| RestoreError::NotFound {
+            what: format!("`{from}` does not name a backup"),
+        })?;
     let store = Store::open(&root, s3).await?;
     let manifest = read_manifest(&store, &backup_id).await?;
     Ok(Located {
@@ -143,7 +151,11 @@ impl Write for HashingFile {
 
 /// Checks every file of the backup against the manifest (size and SHA-256); S3 files are
 /// downloaded to a temporary directory on the way.
-pub async fn fetch(store: &Store, manifest: &Manifest, progress: &dyn Progress) -> Result<Fetched, RestoreError> {
+pub async fn fetch(
+    store: &Store,
+    manifest: &Manifest,
+    progress: &dyn Progress,
+) -> Result<Fetched, RestoreError> {
     progress.phase("checksum", Some(manifest.size));
     let (root, temp) = match store.local_path(&manifest.id, "") {
         Some(p) => (p, None),

@@ -40,7 +40,10 @@ pub struct LoadOptions {
 
 /// `dbname='…'` for `-d`, so a database name containing `=` is not taken for a conninfo.
 fn dbname_conninfo(name: &str) -> String {
-    format!("dbname='{}'", name.replace('\\', "\\\\").replace('\'', "\\'"))
+    format!(
+        "dbname='{}'",
+        name.replace('\\', "\\\\").replace('\'', "\\'")
+    )
 }
 
 /// Loads `archive` into `target`. Blocking.
@@ -54,11 +57,18 @@ pub fn load(
     match archive.format {
         DumpFormat::Plain => {
             let mut cmd = Command::new(&programs.psql.path);
-            cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password"])
-                .arg("-d")
-                .arg(dbname_conninfo(&target.dbname))
-                .arg("-f")
-                .arg("-");
+            cmd.args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "--no-password",
+            ])
+            .arg("-d")
+            .arg(dbname_conninfo(&target.dbname))
+            .arg("-f")
+            .arg("-");
             piped(cmd, &programs.psql, archive, target, progress)
         }
         DumpFormat::Directory => {
@@ -96,7 +106,10 @@ pub fn load(
             })?;
             let mut reader = archive
                 .compression
-                .decoder(Counting { inner: input, progress })
+                .decoder(Counting {
+                    inner: input,
+                    progress,
+                })
                 .map_err(|e| RestoreError::Corrupt {
                     path: archive.path.display().to_string(),
                     reason: e.to_string(),
@@ -172,7 +185,11 @@ fn finish(
         return Ok(());
     }
     Err(RestoreError::LoadFailed {
-        program: program.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        program: program
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         status: status.to_string(),
         stderr: text,
     })
@@ -202,7 +219,10 @@ fn piped(
     let fed: Result<(), RestoreError> = (|| {
         let mut reader = archive
             .compression
-            .decoder(Counting { inner: input, progress })
+            .decoder(Counting {
+                inner: input,
+                progress,
+            })
             .map_err(|e| RestoreError::Corrupt {
                 path: archive.path.display().to_string(),
                 reason: e.to_string(),
@@ -322,7 +342,9 @@ pub fn list(archive: &Archive<'_>, pg_restore: &Installed) -> Result<usize, Rest
     let counter = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stdout.read_to_string(&mut text);
-        text.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()).count()
+        text.lines()
+            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+            .count()
     });
     if feed {
         let mut stdin = child.stdin.take().expect("piped stdin");

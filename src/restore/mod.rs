@@ -40,7 +40,9 @@ pub enum RestoreError {
         expected: String,
         given: Option<String>,
     },
-    #[error("refusing to restore: the target connection reaches database `{actual}`, not `{named}`")]
+    #[error(
+        "refusing to restore: the target connection reaches database `{actual}`, not `{named}`"
+    )]
     WrongTarget { named: String, actual: String },
     #[error("{what}")]
     NotFound { what: String },

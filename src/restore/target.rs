@@ -63,6 +63,8 @@ SELECT format('DROP %s IF EXISTS public.%I CASCADE',
               c.relname)
   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
    AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                   AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e'))
 UNION ALL
 SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure) FROM pg_proc p
  WHERE p.pronamespace = 'public'::regnamespace
@@ -172,7 +174,9 @@ pub async fn swap(admin: &Client, target: &str, new: &str, old: &str) -> Result<
             .pg()
             .batch_execute(&format!("ALTER DATABASE {t} WITH ALLOW_CONNECTIONS true"))
             .await;
-        return Err(q("cannot rename the target aside (sessions kept reconnecting?)")(e));
+        return Err(q(
+            "cannot rename the target aside (sessions kept reconnecting?)",
+        )(e));
     }
     let renamed = admin
         .pg()
@@ -204,7 +208,9 @@ mod tests {
         assert!(check_confirmation("app", None, None).is_err());
         assert!(check_confirmation("app", Some("RESTORE"), Some("RESTORE")).is_ok());
         assert!(check_confirmation("app", Some("app"), Some("RESTORE")).is_err());
-        let e = check_confirmation("app", Some("prod"), None).unwrap_err().to_string();
+        let e = check_confirmation("app", Some("prod"), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`app`") && e.contains("`prod`"), "{e}");
     }
 }

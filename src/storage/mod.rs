@@ -171,7 +171,10 @@ impl StorageError {
     }
 }
 
-pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> StorageError {
     let path = path.display().to_string();
     move |source| StorageError::Io {
         action,

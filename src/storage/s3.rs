@@ -48,11 +48,17 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    pub async fn open(bucket: &str, prefix: &str, opts: &S3Options) -> Result<S3Store, StorageError> {
+    pub async fn open(
+        bucket: &str,
+        prefix: &str,
+        opts: &S3Options,
+    ) -> Result<S3Store, StorageError> {
         use aws_smithy_http_client::tls;
         // rustls with ring: the one crypto provider of the binary (no aws-lc build).
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
             .build_https();
         let mut loader =
             aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
@@ -190,7 +196,11 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| s3_err("ListObjectsV2", self.url(prefix), e))?;
-            keys.extend(resp.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            keys.extend(
+                resp.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
             match resp.next_continuation_token() {
                 Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
                 _ => break,
@@ -246,9 +256,13 @@ where
 {
     let code = e.code().map(str::to_string);
     let message = match (&e, e.message()) {
-        (SdkError::ServiceError(_), Some(m)) => m.to_string(),
-        (SdkError::ServiceError(_), None) => code.clone().unwrap_or_else(|| "service error".into()),
-        _ => aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+        (SdkError::ServiceError(_), Some(m)) if !m.is_empty() => m.to_string(),
+        (SdkError::ServiceError(_), None) if code.is_some() => code.clone().unwrap_or_default(),
+        _ => {
+            // The whole chain (it can carry the raw response): enough to diagnose, bounded.
+            let full = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+            full.chars().take(600).collect()
+        }
     };
     let code = code.or_else(|| {
         // A 404 on HEAD/GET without a body still means "not there".
@@ -310,7 +324,9 @@ impl Uploader {
                         let id = upload_id.clone().unwrap_or_default();
                         while in_flight.len() >= 2 {
                             if let Some(joined) = in_flight.join_next().await {
-                                done.push(joined.map_err(|e| self.err("UploadPart", e.to_string()))??);
+                                done.push(
+                                    joined.map_err(|e| self.err("UploadPart", e.to_string()))??,
+                                );
                             }
                         }
                         in_flight.spawn(self.part_task(id, next_number, previous));
@@ -398,7 +414,8 @@ impl Uploader {
         upload_id: String,
         number: i32,
         bytes: Bytes,
-    ) -> impl std::future::Future<Output = Result<CompletedPart, StorageError>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<CompletedPart, StorageError>> + Send + 'static
+    {
         let client = self.client.clone();
         let bucket = self.bucket.clone();
         let key = self.key.clone();
@@ -465,7 +482,13 @@ impl Uploader {
 fn retryable<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     !matches!(
         e.code(),
-        Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "NoSuchBucket" | "NoSuchUpload")
+        Some(
+            "AccessDenied"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "NoSuchBucket"
+                | "NoSuchUpload"
+        )
     )
 }
 

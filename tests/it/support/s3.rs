@@ -32,7 +32,10 @@ fn moto() -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!("{} is missing: run scripts/test-tools.sh", path.display());
     }
-    eprintln!("skipping: {} is missing (run scripts/test-tools.sh)", path.display());
+    eprintln!(
+        "skipping: {} is missing (run scripts/test-tools.sh)",
+        path.display()
+    );
     None
 }
 
@@ -53,8 +56,15 @@ pub fn python() -> Command {
 
 fn start(envs: &[(&str, &str)]) -> Option<String> {
     let bin = moto()?;
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let envs: Vec<(String, String)> = envs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut cmd = Command::new(bin);
@@ -81,7 +91,10 @@ fn start(envs: &[(&str, &str)]) -> Option<String> {
     rx.recv().ok()?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Some(format!("http://127.0.0.1:{port}"))
@@ -123,7 +136,11 @@ pub fn auth_server() -> Option<&'static S3> {
             .args(["-c", AUTH_SETUP, &endpoint])
             .output()
             .expect("run python3");
-        assert!(out.status.success(), "auth set-up failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "auth set-up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let mut parts = text.split_whitespace();
         Some(S3 {
@@ -142,15 +159,26 @@ impl S3 {
             "import boto3, sys\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id={:?}, aws_secret_access_key={:?})\n{code}",
             self.endpoint, self.key_id, self.secret
         );
-        let out = python().args(["-c", &script]).output().expect("run python3");
-        assert!(out.status.success(), "boto3 failed: {}\n{script}", String::from_utf8_lossy(&out.stderr));
+        let out = python()
+            .args(["-c", &script])
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "boto3 failed: {}\n{script}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
     /// A new empty bucket.
     pub fn bucket(&self) -> String {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!("b{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        let name = format!(
+            "b{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
         self.py(&format!("s3.create_bucket(Bucket={name:?})"));
         name
     }
