@@ -943,6 +943,39 @@ fn s3_backup_list_and_restore_latest() {
     ]));
     assert_eq!(bad.code, 6, "{bad:?}");
     assert!(bad.stderr.contains("checksum mismatch"), "{bad:?}");
+    // Retention works on S3 too: the older scheduled backup goes, the safety backup stays.
+    std::thread::sleep(Duration::from_millis(1100));
+    let pruned = run(s3_cmd(dir.path(), server).args([
+        "--format",
+        "json",
+        "backup",
+        "--database-url",
+        &db.url(),
+        "--to",
+        &to,
+        "--verify",
+        "list",
+        "--keep-last",
+        "1",
+    ]));
+    assert_eq!(pruned.code, 0, "{pruned:?}");
+    assert_eq!(
+        pruned.json()["retention"]["deleted"][0],
+        id.as_str(),
+        "{pruned:?}"
+    );
+    let keys = server.keys(&bucket);
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.starts_with(&format!("nightly/{id}/"))),
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with("manifest.json")).count(),
+        2,
+        "{keys:?}"
+    );
 }
 
 #[test]
