@@ -85,7 +85,7 @@ pub fn created(
         "  source    PostgreSQL {}, pg_dump {}",
         m.server_version, m.pg_dump_version
     )?;
-    writeln!(out, "  took      {}", seconds(m.duration_ms))?;
+    writeln!(out, "  dumped in {}", seconds(m.duration_ms))?;
     match (&m.verification.mode[..], m.verification.restore_ms) {
         ("restore", Some(ms)) => writeln!(
             out,
@@ -188,7 +188,7 @@ pub fn list(
             m.id,
             m.started_at,
             bytes(m.size),
-            m.server_version,
+            m.server_version.split_whitespace().next().unwrap_or(""),
             age(m)
                 .map(|a| human_age(std::time::Duration::from_secs(a)))
                 .unwrap_or_default()
