@@ -6,6 +6,7 @@
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
 #   aiosmtpd     PyPI (the real SMTP server the email-notification tests send to)
+#   moto[server] PyPI (a local S3-compatible server for the backup storage tests)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
 # kept. The tests find the tools there; with CI set they fail when one is missing.
 set -euo pipefail
@@ -17,6 +18,7 @@ DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
 AIOSMTPD_VERSION=1.4.6
+MOTO_VERSION=5.1.22
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -59,4 +61,18 @@ if [ ! -d "$dir/python/aiosmtpd" ]; then
     "aiosmtpd==$AIOSMTPD_VERSION" >/dev/null
 fi
 
-echo "migration tools in $dir/bin, python packages in $dir/python" >&2
+
+# 5.1.x: 5.2's serializer answers CompleteMultipartUpload with a root element the AWS SDKs reject.
+if [ ! -x "$dir/bin/moto_server" ] || [ "$(cat "$dir/moto/.pgkeel-version" 2>/dev/null)" != "$MOTO_VERSION" ]; then
+  echo "installing moto[server] $MOTO_VERSION" >&2
+  rm -rf "$dir/moto"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --target "$dir/moto" "moto[server]==$MOTO_VERSION"
+  echo "$MOTO_VERSION" > "$dir/moto/.pgkeel-version"
+  cat > "$dir/bin/moto_server" <<SH
+#!/bin/sh
+PYTHONPATH="$dir/moto\${PYTHONPATH:+:\$PYTHONPATH}" exec python3 -m moto.server "\$@"
+SH
+  chmod 755 "$dir/bin/moto_server"
+fi
+
+echo "test tools in $dir/bin, python packages in $dir/python" >&2

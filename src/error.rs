@@ -15,6 +15,7 @@
 //!
 //! `pgkeel sandbox run -- CMD` exits with CMD's own status.
 
+use crate::backup::BackupError;
 use crate::catalog::{CatalogError, SnapshotError};
 use crate::config::ConfigError;
 use crate::migrations::apply::ApplyError;
@@ -26,6 +27,7 @@ use crate::migrations::LoadError;
 use crate::notify::SetupError as NotifySetupError;
 use crate::pg::{ConnSpecError, ConnectError, DbError};
 use crate::plan::Refusal;
+use crate::restore::RestoreError;
 use crate::sandbox::SandboxError;
 
 /// Process exit codes. See the module docs for the table.
@@ -124,6 +126,30 @@ pub enum Error {
     },
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Backup(Box<BackupError>),
+    #[error(transparent)]
+    Restore(Box<RestoreError>),
+    /// A restore failed after the target was touched; says what was done about it.
+    #[error("{message}")]
+    RestoreFailed {
+        message: String,
+        hint: String,
+        /// The target was put back from the safety backup and verified (else: a human is needed).
+        rolled_back: bool,
+    },
+}
+
+impl From<BackupError> for Error {
+    fn from(e: BackupError) -> Self {
+        Error::Backup(Box::new(e))
+    }
+}
+
+impl From<RestoreError> for Error {
+    fn from(e: RestoreError) -> Self {
+        Error::Restore(Box::new(e))
+    }
 }
 
 impl From<crate::analysis::replay::ReplayError> for Error {
@@ -170,6 +196,16 @@ impl Error {
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
             Error::Output(_) => ExitCode::Bug,
+            Error::Backup(e) if e.is_usage() => ExitCode::Usage,
+            Error::Backup(e) if matches!(**e, BackupError::Connect(_)) => ExitCode::Connect,
+            Error::Backup(_) => ExitCode::BackupFailed,
+            Error::Restore(e) if e.is_usage() => ExitCode::Usage,
+            Error::Restore(e) if matches!(**e, RestoreError::Connect(_)) => ExitCode::Connect,
+            Error::Restore(_) => ExitCode::BackupFailed,
+            Error::RestoreFailed {
+                rolled_back: true, ..
+            } => ExitCode::BackupFailed,
+            Error::RestoreFailed { .. } => ExitCode::RollbackFailed,
         }
     }
 
@@ -198,6 +234,9 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Spawn { .. } => Some("check that the program exists and is on PATH".into()),
             Error::Output(_) => None,
+            Error::Backup(e) => e.hint(),
+            Error::Restore(e) => e.hint(),
+            Error::RestoreFailed { hint, .. } => Some(hint.clone()),
         }
     }
 

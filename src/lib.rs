@@ -5,6 +5,7 @@
 //! `commands → report → notify`. See ARCHITECTURE.md for the full map.
 
 pub mod analysis;
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -16,7 +17,9 @@ pub mod notify;
 pub mod pg;
 pub mod plan;
 pub mod report;
+pub mod restore;
 pub mod sandbox;
 pub mod secret;
+pub mod storage;
 
 pub use error::{Error, ExitCode, Outcome};

@@ -113,6 +113,26 @@ const QUERIES: [Query; 15] = [
 
 /// Reads the schema of the database `client` is connected to.
 pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, CatalogError> {
+    client
+        .pg()
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| CatalogError::Query {
+            kind: "a consistent snapshot",
+            source: Box::new(DbError::from(e)),
+        })?;
+    let result = introspect_in_transaction(client, filter).await;
+    // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
+    let _ = client.pg().batch_execute("ROLLBACK").await;
+    result
+}
+
+/// [`introspect`] inside a transaction the caller has already opened (and will end), so the
+/// schema is read in the caller's snapshot — backup reads it in the snapshot pg_dump dumps.
+pub async fn introspect_in_transaction(
+    client: &Client,
+    filter: &Filter,
+) -> Result<Schema, CatalogError> {
     let pg = client.pg();
     let query_err = |kind: &'static str| {
         move |e: tokio_postgres::Error| CatalogError::Query {
@@ -120,9 +140,6 @@ pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, Cata
             source: Box::new(DbError::from(e)),
         }
     };
-    pg.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(query_err("a consistent snapshot"))?;
     let include = filter.include.clone();
     let exclude = filter.exclude.clone();
     // Pipelined: every query is sent before the first answer is read.
@@ -139,8 +156,6 @@ pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, Cata
         }
     });
     let results = futures_join_all(futures).await;
-    // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
-    let _ = pg.batch_execute("ROLLBACK").await;
     let mut json: BTreeMap<&'static str, String> = BTreeMap::new();
     for r in results {
         let (kind, text) = r?;

@@ -116,8 +116,38 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
             )
             .await?
         }
-        Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
-        Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
+        Command::Backup(args) => {
+            settings::require_format(ctx, "backup", &[Format::Human, Format::Json])?;
+            match &args.action {
+                Some(super::BackupAction::List(a)) => {
+                    let s = settings::backup_list(a)?;
+                    commands::backup::list(&s, ctx, &mut out).await?
+                }
+                None => {
+                    let s = settings::backup(args, &file)?;
+                    notified(
+                        Kind::Backup,
+                        Some(&args.notify),
+                        &file,
+                        &mut out,
+                        async |notice, out| commands::backup::run(&s, ctx, out, notice).await,
+                    )
+                    .await?
+                }
+            }
+        }
+        Command::Restore(args) => {
+            settings::require_format(ctx, "restore", &[Format::Human, Format::Json])?;
+            let s = settings::restore(args, &file)?;
+            notified(
+                Kind::Restore,
+                Some(&args.notify),
+                &file,
+                &mut out,
+                async |notice, out| commands::restore::run(&s, ctx, out, notice).await,
+            )
+            .await?
+        }
         Command::Drift(args) => {
             let s = settings::drift(args, &file)?;
             notified(

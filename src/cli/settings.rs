@@ -639,3 +639,133 @@ fn email(
     };
     Ok(EmailSettings::new(server, &from, &to).map(Channel::Email))
 }
+
+fn s3_options(args: &super::S3Args) -> crate::storage::S3Options {
+    crate::storage::S3Options {
+        endpoint: args.s3_endpoint.clone().filter(|v| !v.is_empty()),
+        region: args.s3_region.clone().filter(|v| !v.is_empty()),
+        path_style: args.s3_path_style,
+        checksums_when_required: args.s3_no_default_checksums,
+    }
+}
+
+fn location(value: &str, flag: &str) -> Result<crate::storage::Location, Error> {
+    crate::storage::Location::parse(value).map_err(|e| Error::Usage {
+        message: format!("{flag}: {e}"),
+        hint: e.hint(),
+    })
+}
+
+fn jobs(arg: Option<u32>) -> Result<u32, Error> {
+    match arg {
+        Some(0) => Err(Error::Usage {
+            message: "--jobs must be at least 1".into(),
+            hint: None,
+        }),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1)),
+    }
+}
+
+fn verify_mode(arg: super::VerifyArg) -> crate::backup::VerifyMode {
+    match arg {
+        super::VerifyArg::None => crate::backup::VerifyMode::None,
+        super::VerifyArg::List => crate::backup::VerifyMode::List,
+        super::VerifyArg::Restore => crate::backup::VerifyMode::Restore,
+    }
+}
+
+pub fn backup(
+    args: &super::BackupArgs,
+    file: &Loaded,
+) -> Result<crate::commands::backup::Settings, Error> {
+    use crate::backup::manifest::{DumpFormat, Kind, Provenance};
+    let compression =
+        crate::backup::compress::Compression::parse(&args.compress).map_err(|m| Error::Usage {
+            message: format!("--compress: {m}"),
+            hint: Some("e.g. --compress zstd, --compress gzip:9, --compress none".into()),
+        })?;
+    if args.keep_last == Some(0) {
+        return Err(Error::Usage {
+            message: "--keep-last must be at least 1 (the new backup is always kept)".into(),
+            hint: None,
+        });
+    }
+    Ok(crate::commands::backup::Settings {
+        conn: connection(&args.connection, file)?,
+        to: location(&args.to, "--to")?,
+        s3: s3_options(&args.s3),
+        options: crate::backup::BackupOptions {
+            format: match args.dump_format {
+                super::DumpFormatArg::Custom => DumpFormat::Custom,
+                super::DumpFormatArg::Directory => DumpFormat::Directory,
+                super::DumpFormatArg::Plain => DumpFormat::Plain,
+            },
+            compression,
+            jobs: jobs(args.jobs)?,
+            verify: verify_mode(args.verify),
+            kind: Kind::Scheduled,
+            provenance: Provenance::from_env(&|k| std::env::var(k).ok()),
+        },
+        retention: crate::backup::retention::Policy {
+            keep_days: args.keep_days,
+            keep_last: args.keep_last,
+        },
+        dry_run: args.dry_run,
+    })
+}
+
+pub fn backup_list(
+    args: &super::BackupListArgs,
+) -> Result<crate::commands::backup::ListSettings, Error> {
+    Ok(crate::commands::backup::ListSettings {
+        from: location(&args.from, "--from")?,
+        s3: s3_options(&args.s3),
+    })
+}
+
+pub fn restore(
+    args: &super::RestoreArgs,
+    file: &Loaded,
+) -> Result<crate::commands::restore::Settings, Error> {
+    let migrations = match &args.migrations {
+        None => None,
+        Some(dir) => {
+            let (options, lock_wait) = apply_options(&ApplyArgs {
+                lock_timeout: "5s".into(),
+                statement_timeout: None,
+                retries: 3,
+                lock_wait: "60s".into(),
+                tx_mode: TxModeArg::PerMigration,
+                dry_run: false,
+            })?;
+            Some(crate::commands::restore::Migrations {
+                source: migrate::Source {
+                    dir: dir.clone(),
+                    tool: args.tool.map(tool),
+                    at_ref: None,
+                },
+                options,
+                lock_wait,
+            })
+        }
+    };
+    Ok(crate::commands::restore::Settings {
+        conn: connection(&args.connection, file)?,
+        from: args.from.clone(),
+        backups: location(&args.backups, "--backups")?,
+        s3: s3_options(&args.s3),
+        confirm: args.confirm.clone(),
+        confirm_token: args.confirm_token.clone().filter(|t| !t.is_empty()),
+        strategy: match args.strategy {
+            super::StrategyArg::Replace => crate::restore::Strategy::Replace,
+            super::StrategyArg::Swap => crate::restore::Strategy::Swap,
+        },
+        jobs: jobs(args.jobs)?,
+        safety_backup: !args.no_safety_backup,
+        safety_verify: verify_mode(args.safety_verify),
+        migrations,
+    })
+}

@@ -554,3 +554,37 @@ async fn command_mode(
     guard.release(client).await;
     result
 }
+
+/// Applies every pending migration under the migration lock, exactly as `migrate up` does,
+/// without rendering anything: for pipelines that report on their own (restore re-applies the
+/// migrations newer than the backup). Returns the labels of the migrations applied.
+pub async fn apply_pending(
+    client: &Client,
+    source: &Source,
+    options: &Options,
+    lock_wait: Duration,
+) -> Result<Vec<String>, Error> {
+    let loaded = load(source, Some(client)).await?;
+    let guard = lock::acquire(client, lock_wait).await?;
+    let result = async {
+        loaded.create_tables(client).await?;
+        let entries = loaded.entries(client).await?;
+        let action = Action::Up {
+            to: None,
+            allow_out_of_order: false,
+        };
+        refuse_conflicts(&entries, &action)?;
+        let plan = plan(&loaded, &entries, &action)?;
+        let pending: Vec<_> = plan.iter().map(|m| (*m, loaded.previous(m))).collect();
+        let ran = Applier::new(client, loaded.history, loaded.audit, options)
+            .up(&pending)
+            .await;
+        match ran.error {
+            None => Ok(ran.done.into_iter().map(|d| d.label).collect()),
+            Some(e) => Err(Error::Apply(Box::new(e))),
+        }
+    }
+    .await;
+    guard.release(client).await;
+    result
+}

@@ -1,12 +1,14 @@
 //! One file per subcommand: each wires domain modules into a pipeline and hands the result to
 //! `report`. Commands take validated settings (built in `cli`), never raw flags.
 
+pub mod backup;
 pub mod check;
 pub mod diff;
 pub mod drift;
 pub mod inspect;
 pub mod migrate;
 pub mod preview;
+pub mod restore;
 pub mod sandbox;
 
 use crate::report::{Format, Style};

@@ -2,6 +2,7 @@
 //! with TLS ([`connect`]), server errors ([`DbError`]), SQL quoting ([`quote`]) and finding the
 //! PostgreSQL programs of a given major version ([`tools`]). Knows nothing of schemas.
 
+pub mod child;
 mod conn_spec;
 mod connect;
 mod db_error;

@@ -200,6 +200,13 @@ pub fn pinned_dirs() -> Vec<PathBuf> {
 /// Where PostgreSQL programs are looked for, in order.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = pinned_dirs();
+    // `PGKEEL_PG_BIN_ONLY=1`: exactly these binaries, nothing found elsewhere (reproducible
+    // CI images; and how the tests stand in an old pg_dump).
+    if !dirs.is_empty()
+        && std::env::var_os("PGKEEL_PG_BIN_ONLY").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        return dirs;
+    }
     for pattern_root in [
         "/usr/lib/postgresql",
         "/usr/local/lib/postgresql",
@@ -284,6 +291,15 @@ fn version_key(version: &str) -> Vec<u32> {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// The major version of a version string (`15.18` → 15, `18beta1` → 18).
+pub fn parse_major(version: &str) -> Option<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The major version encoded in `server_version_num` (150018 → 15; 90624 → 9).

@@ -3,12 +3,14 @@
 //!
 //! stdout gets the result only; progress and logs go to stderr (see `cli`).
 
+pub mod backup;
 pub mod check;
 pub mod diff;
 pub mod drift;
 pub mod migrate;
 pub mod notice;
 pub mod preview;
+pub mod progress;
 pub mod sandbox;
 
 use std::io::{self, Write};

@@ -2,7 +2,7 @@
 //! step by step so it survives an error), turned into a `notify::Event` and sent once the
 //! command's result — `Ok` or `Err` — is known ([`deliver`]).
 //!
-//! Wiring a command (drift, backup, restore, deploy): flatten `cli::NotifyArgs` into its args,
+//! Wiring a command (deploy, next): flatten `cli::NotifyArgs` into its args,
 //! run it through `notified` in `cli/entry.rs` with its `notify::Kind`, and fill the `Notice`
 //! it is handed — a title, a summary, `changed`, facts (backup id and size, drift count…),
 //! lists, and its `--format json` document via [`json_document`]. Failures need nothing: the

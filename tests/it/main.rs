@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backup;
 mod check;
 mod cli;
 mod config;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http_receiver;
+pub mod s3;
 pub mod smtp_receiver;
 
 use std::path::{Path, PathBuf};
