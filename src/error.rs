@@ -17,6 +17,7 @@
 
 use crate::catalog::{CatalogError, SnapshotError};
 use crate::config::ConfigError;
+use crate::github::environment::ProtectionError;
 use crate::migrations::apply::ApplyError;
 use crate::migrations::command::CommandError;
 use crate::migrations::history::HistoryError;
@@ -121,6 +122,10 @@ pub enum Error {
     },
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Protection(#[from] crate::github::environment::ProtectionError),
+    #[error(transparent)]
+    Publish(#[from] crate::report::actions::PublishError),
 }
 
 impl From<crate::analysis::replay::ReplayError> for Error {
@@ -166,6 +171,16 @@ impl Error {
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
             Error::Output(_) => ExitCode::Bug,
+            // A missing or unprotected environment is a policy that blocks; an API that cannot
+            // be asked is a connection failure; no environment named is a usage error.
+            Error::Protection(e) => match e {
+                ProtectionError::Missing { .. }
+                | ProtectionError::NoReviewers { .. }
+                | ProtectionError::TooFewReviewers { .. } => ExitCode::Finding,
+                ProtectionError::Api { .. } => ExitCode::Connect,
+                ProtectionError::NoEnvironment | ProtectionError::NotInActions => ExitCode::Usage,
+            },
+            Error::Publish(_) => ExitCode::Usage,
         }
     }
 
@@ -193,6 +208,8 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Spawn { .. } => Some("check that the program exists and is on PATH".into()),
             Error::Output(_) => None,
+            Error::Protection(e) => e.hint(),
+            Error::Publish(e) => e.hint(),
         }
     }
 

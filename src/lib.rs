@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod github;
 pub mod migrations;
 pub mod pg;
 pub mod plan;

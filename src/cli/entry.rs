@@ -14,6 +14,7 @@ use crate::report::Format;
 
 /// Runs pgkeel with the process's arguments and returns its exit status.
 pub fn main() -> ProcessExit {
+    drop_empty_variables();
     let cli = Cli::parse();
     let ctx = settings::context(&cli.global);
     let stderr_color = settings::color_enabled(cli.global.color, {
@@ -52,8 +53,8 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the working directory: {e}")))?;
     let file = config::load(cli.global.config.as_deref(), &cwd)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Inside GitHub Actions, collected and written with nothing the runner reads as a command.
+    let mut out = crate::report::actions::Stdout::new(ctx.format);
     let outcome = match &cli.command {
         Command::Check(args) => {
             settings::require_format(ctx, "check", &[Format::Human, Format::Json])?;
@@ -135,8 +136,11 @@ fn print_error(err: &Error, format: Format) {
         }
         source = cause.source();
     }
-    let message = crate::secret::scrub(&message);
-    let hint = err.hint().map(|h| crate::secret::scrub(&h));
+    crate::report::actions::mask_secrets();
+    let message = crate::report::actions::stderr_text(&crate::secret::scrub(&message));
+    let hint = err
+        .hint()
+        .map(|h| crate::report::actions::stderr_text(&crate::secret::scrub(&h)));
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {message}");
     if let Some(h) = &hint {
@@ -151,6 +155,20 @@ fn print_error(err: &Error, format: Format) {
                 "exit_code": err.exit_code().code(),
             }
         });
-        let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
+        let text = crate::report::actions::stdout_text(&format!("{doc:#}\n"), Format::Json);
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+}
+
+/// Composite actions pass every input, given or not, so an empty `PGKEEL_*` variable means
+/// "not set" (clap would otherwise refuse an empty choice or path). Runs first, while the
+/// process has one thread.
+fn drop_empty_variables() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| v.is_empty() && k.to_str().is_some_and(|k| k.starts_with("PGKEEL_")))
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
     }
 }
