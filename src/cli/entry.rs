@@ -15,7 +15,16 @@ use crate::report::Format;
 /// Runs pgkeel with the process's arguments and returns its exit status.
 pub fn main() -> ProcessExit {
     drop_empty_variables();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap quotes a bad value verbatim: inside Actions, printed inert.
+        Err(e) if e.use_stderr() && crate::report::actions::in_actions() => {
+            let text = crate::report::actions::stderr_text(&e.render().to_string());
+            let _ = write!(std::io::stderr(), "{text}");
+            return ProcessExit::from(ExitCode::Usage.code());
+        }
+        Err(e) => e.exit(),
+    };
     let ctx = settings::context(&cli.global);
     let stderr_color = settings::color_enabled(cli.global.color, {
         use std::io::IsTerminal;

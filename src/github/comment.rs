@@ -34,6 +34,9 @@ pub struct Sticky<'a> {
     pub key: &'a str,
     /// The full markdown.
     pub body: &'a str,
+    /// What decides "unchanged": a digest of the report without what varies between
+    /// identical runs (timings).
+    pub digest: &'a str,
     /// Short markdown used instead when `body` is too long.
     pub fallback: &'a str,
     /// False: only an existing comment is updated, none is created.
@@ -102,7 +105,7 @@ pub fn compose(sticky: &Sticky) -> String {
     let markers = format!(
         "\n\n{}\n{}",
         marker(sticky.kind, sticky.key),
-        digest_marker(&digest(sticky.body))
+        digest_marker(sticky.digest)
     );
     let room = MAX_BODY - markers.chars().count();
     let text = if sticky.body.chars().count() <= room {
@@ -126,43 +129,64 @@ pub fn upsert(client: &Client, repo: &Repo, pr: u64, sticky: &Sticky) -> Result<
         .filter(|c| c.body.as_deref().is_some_and(|b| b.contains(&mark)))
         .collect();
     // Anyone can paste the marker into a comment; prefer one a bot (the Actions token) wrote.
-    let existing = mine
-        .iter()
-        .find(|c| {
-            c.user
-                .as_ref()
-                .is_some_and(|u| u.kind == "Bot" || u.login.ends_with("[bot]"))
-        })
-        .or(mine.first())
-        .copied();
+    let existing = mine.iter().find(|c| is_bot(c)).or(mine.first()).copied();
     let text = compose(sticky);
+    let create = || -> Result<Posted, ApiError> {
+        let created: Comment = client.post(
+            &format!("/repos/{}/{}/issues/{pr}/comments", repo.owner, repo.name),
+            &Body { body: &text },
+        )?;
+        Ok(Posted::Created(created.id))
+    };
     match existing {
         Some(c)
             if c.body
                 .as_deref()
-                .is_some_and(|b| b.contains(&digest_marker(&digest(sticky.body)))) =>
+                .is_some_and(|b| b.contains(&digest_marker(sticky.digest))) =>
         {
             Ok(Posted::Unchanged(c.id))
         }
         Some(c) => {
-            let updated: Comment = client.patch(
+            let updated: Result<Comment, ApiError> = client.patch(
                 &format!(
                     "/repos/{}/{}/issues/comments/{}",
                     repo.owner, repo.name, c.id
                 ),
                 &Body { body: &text },
-            )?;
-            Ok(Posted::Updated(updated.id))
+            );
+            match updated {
+                Ok(u) => Ok(Posted::Updated(u.id)),
+                // Someone else's comment carrying the marker: ours is a new one (found first
+                // next time, being a bot's).
+                Err(e) if e.status() == Some(403) && !is_bot(c) => create(),
+                Err(e) => Err(e),
+            }
         }
         None if !sticky.create => Ok(Posted::Skipped),
-        None => {
-            let created: Comment = client.post(
-                &format!("/repos/{}/{}/issues/{pr}/comments", repo.owner, repo.name),
-                &Body { body: &text },
-            )?;
-            Ok(Posted::Created(created.id))
-        }
+        None => create(),
     }
+}
+
+fn is_bot(c: &Comment) -> bool {
+    c.user
+        .as_ref()
+        .is_some_and(|u| u.kind == "Bot" || u.login.ends_with("[bot]"))
+}
+
+/// `text` with every run of digits before " ms" replaced: timings differ between identical
+/// runs and must not count as a change.
+pub fn without_timings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" ms") {
+        let head = &rest[..i];
+        let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str(&head[..head.len() - digits]);
+        out.push_str(if digits > 0 { "N ms" } else { " ms" });
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -178,18 +202,29 @@ mod tests {
     #[test]
     fn long_reports_fall_back_and_stay_under_the_limit() {
         let body = "x".repeat(MAX_BODY + 10);
+        let d = digest(&body);
         let s = Sticky {
             kind: "diff",
             key: "migrations",
             body: &body,
+            digest: &d,
             fallback: "short, see the run",
             create: true,
         };
         let text = compose(&s);
         assert!(text.chars().count() <= MAX_BODY);
         assert!(text.starts_with("short, see the run"));
-        assert!(text.contains(&digest_marker(&digest(&body))));
+        assert!(text.contains(&digest_marker(&d)));
         let s = Sticky { body: "small", ..s };
         assert!(compose(&s).starts_with("small\n\n<!-- pgkeel:diff key=migrations -->"));
+    }
+
+    #[test]
+    fn timings_do_not_change_the_digest() {
+        assert_eq!(
+            without_timings("3 statements, 12 ms in the sandbox; took 7 ms"),
+            "3 statements, N ms in the sandbox; took N ms"
+        );
+        assert_eq!(without_timings("no ms here"), "no ms here");
     }
 }

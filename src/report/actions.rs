@@ -237,10 +237,12 @@ fn sticky_comment(p: &Publish, ctx: &Context, step: &Step, pointer: &str) -> Opt
         }
     };
     let fallback = fallback(&step.markdown, pointer);
+    let digest = comment::digest(&comment::without_timings(&step.markdown));
     let sticky = Sticky {
         kind: step.kind,
         key: &step.key,
         body: &step.markdown,
+        digest: &digest,
         fallback: &fallback,
         create,
     };

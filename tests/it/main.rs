@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actions;
 mod check;
 mod cli;
 mod config;
@@ -11,6 +12,7 @@ mod diff;
 mod drift;
 mod engine;
 mod examples;
+mod github;
 mod migrate;
 mod preview;
 mod quote;

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod action_docs;
+pub mod action_runner;
+pub mod github_api;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -169,6 +173,12 @@ pub fn pgkeel(state_dir: &Path) -> Command {
         "PGKEEL_CONFIG",
         "PGKEEL_LOG",
         "NO_COLOR",
+        // Outside the GitHub tests, pgkeel must not think it runs in Actions.
+        "GITHUB_ACTIONS",
+        "GITHUB_TOKEN",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_EVENT_PATH",
     ] {
         cmd.env_remove(var);
     }
