@@ -308,7 +308,7 @@ fn answer(s: &mut State, req: &Request, prefix: &str, addr: SocketAddr) -> Reply
         return error(404, "Not Found");
     };
     let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
-    if req.is_write() && s.read_only && !parts.first().is_some_and(|p| *p == "environments") {
+    if req.is_write() && s.read_only && parts.first().is_none_or(|p| *p != "environments") {
         return error(403, "Resource not accessible by integration");
     }
     let body = req.json();
