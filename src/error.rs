@@ -24,6 +24,7 @@ use crate::migrations::history::HistoryError;
 use crate::migrations::lock::LockError;
 use crate::migrations::status::{Entry, State};
 use crate::migrations::LoadError;
+use crate::notify::SetupError as NotifySetupError;
 use crate::pg::{ConnSpecError, ConnectError, DbError};
 use crate::plan::Refusal;
 use crate::sandbox::SandboxError;
@@ -108,6 +109,8 @@ pub enum Error {
     Apply(Box<ApplyError>),
     #[error(transparent)]
     Command(Box<CommandError>),
+    #[error(transparent)]
+    Notify(#[from] NotifySetupError),
     #[error("`pgkeel {command}` is not available yet in this version")]
     NotAvailable { command: &'static str },
     #[error("{message}")]
@@ -167,6 +170,7 @@ impl Error {
                 CommandError::Spawn { .. } => ExitCode::Usage,
                 CommandError::Failed { .. } => ExitCode::MigrationFailed,
             },
+            Error::Notify(_) => ExitCode::Usage,
             Error::NotAvailable { .. } => ExitCode::Usage,
             Error::Usage { .. } => ExitCode::Usage,
             Error::Spawn { .. } => ExitCode::Usage,
@@ -202,6 +206,7 @@ impl Error {
             Error::Lock(LockError::Db(e)) => e.hint.clone(),
             Error::Apply(e) => e.hint(),
             Error::Command(e) => e.hint(),
+            Error::Notify(e) => e.hint(),
             Error::NotAvailable { .. } => {
                 Some("see `pgkeel --help` for the commands this version provides".to_string())
             }
@@ -211,6 +216,22 @@ impl Error {
             Error::Protection(e) => e.hint(),
             Error::Publish(e) => e.hint(),
         }
+    }
+
+    /// The message with each distinct cause appended, scrubbed of secrets: what the user reads
+    /// on stderr and what a failure notification says.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        crate::secret::scrub(&message)
     }
 
     pub fn usage(message: impl Into<String>) -> Error {

@@ -2,7 +2,7 @@
 //!
 //! The binary is glue (`cli`); the work lives in library modules that tests and benchmarks
 //! call directly. Dependency direction: `cli → commands → {sandbox, …} → pg`, and
-//! `commands → report`. See ARCHITECTURE.md for the full map.
+//! `commands → report → notify`. See ARCHITECTURE.md for the full map.
 
 pub mod analysis;
 pub mod catalog;
@@ -13,6 +13,7 @@ pub mod diff;
 pub mod error;
 pub mod github;
 pub mod migrations;
+pub mod notify;
 pub mod pg;
 pub mod plan;
 pub mod report;

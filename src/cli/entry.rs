@@ -6,14 +6,22 @@ use std::process::ExitCode as ProcessExit;
 
 use clap::Parser;
 
-use super::{settings, Cli, Command, SandboxAction};
+use super::{settings, Cli, Command, NotifyArgs, SandboxAction};
 use crate::commands::{self, Context};
 use crate::config;
 use crate::error::{Error, ExitCode, Outcome};
-use crate::report::Format;
+use crate::notify::Kind;
+use crate::report::{self, notice::Notice, Format};
 
 /// Runs pgkeel with the process's arguments and returns its exit status.
 pub fn main() -> ProcessExit {
+    // Composite actions pass every input, empty or not; an empty choice means "not given"
+    // (clap would refuse it as a missing value). Still one thread here, so this is sound.
+    for var in super::NOTIFY_CHOICE_VARS {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(var);
+        }
+    }
     drop_empty_variables();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -93,22 +101,43 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
                 }
             }
         }
-        Command::Diff(args) => match settings::diff(args, &file)? {
-            settings::DiffMode::Schemas(s) => commands::diff::run(&s, ctx, &mut out).await?,
-            settings::DiffMode::Preview(s) => {
+        Command::Diff(args) => {
+            let mode = settings::diff(args, &file)?;
+            if matches!(mode, settings::DiffMode::Preview(_)) {
                 settings::require_format(
                     ctx,
                     "diff --migrations",
                     &[Format::Human, Format::Json, Format::Markdown],
                 )?;
-                commands::preview::run(&s, ctx, &mut out).await?
             }
-        },
+            notified(
+                Kind::Diff,
+                Some(&args.notify),
+                &file,
+                &mut out,
+                async |notice, out| match mode {
+                    settings::DiffMode::Schemas(s) => {
+                        commands::diff::run(&s, ctx, out, notice).await
+                    }
+                    settings::DiffMode::Preview(s) => {
+                        commands::preview::run(&s, ctx, out, notice).await
+                    }
+                },
+            )
+            .await?
+        }
         Command::Backup(_) => return Err(Error::NotAvailable { command: "backup" }),
         Command::Restore(_) => return Err(Error::NotAvailable { command: "restore" }),
         Command::Drift(args) => {
             let s = settings::drift(args, &file)?;
-            commands::drift::run(&s, ctx, &mut out).await?
+            notified(
+                Kind::Drift,
+                Some(&args.notify),
+                &file,
+                &mut out,
+                async |notice, out| commands::drift::run(&s, ctx, out, notice).await,
+            )
+            .await?
         }
         Command::Deploy(_) => return Err(Error::NotAvailable { command: "deploy" }),
         Command::Inspect(args) => {
@@ -119,8 +148,17 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
         Command::Lint(_) => return Err(Error::NotAvailable { command: "lint" }),
         Command::Migrate(args) => {
             settings::require_format(ctx, "migrate", &[Format::Human, Format::Json])?;
-            let s = settings::migrate(args, &file)?;
-            commands::migrate::migrate(&s, ctx, &mut out).await?
+            notified(
+                Kind::Migrate,
+                args.notify(),
+                &file,
+                &mut out,
+                async |notice, out| {
+                    let s = settings::migrate(args, &file)?;
+                    commands::migrate::migrate(&s, ctx, out, notice).await
+                },
+            )
+            .await?
         }
         Command::Status(args) => {
             settings::require_format(ctx, "status", &[Format::Human, Format::Json])?;
@@ -132,21 +170,33 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
     Ok(outcome)
 }
 
+/// Runs a command that notifies. Its notification settings are checked first (a channel
+/// without its target stops the run before anything happens); the command fills the notice it
+/// is handed; once its result — `Ok` or `Err` — is known and stdout is flushed, the
+/// notification goes out. A failed notification is a logged warning: the result is the
+/// command's, unchanged.
+async fn notified(
+    kind: Kind,
+    args: Option<&NotifyArgs>,
+    file: &config::Loaded,
+    out: &mut dyn Write,
+    run: impl AsyncFnOnce(&mut Notice, &mut dyn Write) -> Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    let notify = settings::notify(args, file)?;
+    let mut notice = Notice::new(kind);
+    let result = run(&mut notice, out).await;
+    if notify.is_enabled() {
+        let _ = out.flush();
+        report::notice::deliver(notice, &result, &notify).await;
+    }
+    result
+}
+
 /// Prints the error once, with each distinct cause and the hint, all scrubbed of secrets.
 /// With `--format json` the same goes to stdout as a JSON document, so scripts always get one.
 fn print_error(err: &Error, format: Format) {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
     crate::report::actions::mask_secrets();
-    let message = crate::report::actions::stderr_text(&crate::secret::scrub(&message));
+    let message = crate::report::actions::stderr_text(&err.full_message());
     let hint = err
         .hint()
         .map(|h| crate::report::actions::stderr_text(&crate::secret::scrub(&h)));

@@ -210,6 +210,8 @@ pub struct DiffArgs {
     /// Do not report differences in column order (ALTER cannot change it).
     #[arg(long)]
     pub ignore_column_order: bool,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +322,8 @@ pub struct DriftArgs {
     /// Also write drift-report.json, drift-report.md and drift.sql here.
     #[arg(long, value_name = "DIR", env = "PGKEEL_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     /// Exit 1 when drift is found; `--fail-on-drift false` only reports.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, env = "PGKEEL_FAIL_ON_DRIFT")]
     pub fail_on_drift: bool,
@@ -443,6 +447,8 @@ pub struct MigrateUpArgs {
     /// schema before and after.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["to", "allow_out_of_order"])]
     pub command: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -459,6 +465,8 @@ pub struct MigrateDownArgs {
     /// Revert every migration after this version.
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -534,6 +542,105 @@ pub enum ProtectionArg {
     Fail,
     Warn,
     Off,
+}
+
+impl MigrateArgs {
+    /// The notification flags of `up` and `down` (`resolve` does not notify).
+    pub fn notify(&self) -> Option<&NotifyArgs> {
+        match &self.action {
+            MigrateAction::Up(a) => Some(&a.notify),
+            MigrateAction::Down(a) => Some(&a.notify),
+            MigrateAction::Resolve(_) => None,
+        }
+    }
+}
+
+/// Who hears about the result when the command finishes. Flattened into every command that
+/// notifies (diff, migrate up|down; drift, backup, restore and deploy as they land). Webhook
+/// URLs and the SMTP URL are secrets: pass them through the environment (CI secrets), never
+/// on a shared command line.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Notifications")]
+pub struct NotifyArgs {
+    /// Send a notification when the command finishes (repeatable, or comma-separated)
+    /// [default: `notify.channels` in pgkeel.yml].
+    #[arg(
+        long = "notify",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "CHANNEL",
+        env = "PGKEEL_NOTIFY"
+    )]
+    pub channels: Vec<NotifyChannelArg>,
+    /// When to notify: every run, failures only, or runs that changed or found something
+    /// (and failures) [default: `notify.on` in pgkeel.yml, else always].
+    #[arg(long, value_enum, value_name = "WHEN", env = "PGKEEL_NOTIFY_ON")]
+    pub notify_on: Option<NotifyOnArg>,
+    /// Slack incoming-webhook URL (a secret).
+    #[arg(
+        long,
+        env = "SLACK_WEBHOOK_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub slack_webhook_url: Option<String>,
+    /// URL that receives a JSON document (a secret).
+    #[arg(
+        long,
+        env = "PGKEEL_WEBHOOK_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub webhook_url: Option<String>,
+    /// SMTP server: smtps://user:password@host:465, or smtp://…:587 (STARTTLS); add
+    /// ?tls=none only for a relay on this machine (a secret).
+    #[arg(
+        long,
+        env = "PGKEEL_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<String>,
+    /// Email recipient (repeatable, or comma-separated) [default: `notify.email.to`].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ADDRESS",
+        env = "PGKEEL_EMAIL_TO"
+    )]
+    pub email_to: Vec<String>,
+    /// Email sender [default: `notify.email.from`].
+    #[arg(long, value_name = "ADDRESS", env = "PGKEEL_EMAIL_FROM")]
+    pub email_from: Option<String>,
+    /// Environment name shown in notifications (production, staging…)
+    /// [default: `notify.environment`].
+    #[arg(long, value_name = "NAME", env = "PGKEEL_NOTIFY_ENVIRONMENT")]
+    pub notify_environment: Option<String>,
+    /// Total time notifications may take, retries included (internal; tests shorten it).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "PGKEEL_NOTIFY_TIMEOUT",
+        hide = true
+    )]
+    pub notify_timeout: Option<String>,
+}
+
+/// The notification variables clap parses as choices, where an empty value means unset.
+pub(crate) const NOTIFY_CHOICE_VARS: [&str; 2] = ["PGKEEL_NOTIFY", "PGKEEL_NOTIFY_ON"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotifyChannelArg {
+    Slack,
+    Webhook,
+    Email,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotifyOnArg {
+    Always,
+    Failure,
+    Change,
 }
 
 /// Arguments of a subcommand a later version fills in; accepted and ignored so the message

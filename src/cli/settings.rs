@@ -4,8 +4,8 @@
 use super::{
     ApplyArgs, CheckArgs, ColorArg, CommentArg, ConnectionArgs, DiffArgs, DriftArgs, FailOnArg,
     FormatArg, GithubArgs, GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs,
-    ProtectionArg, ProtectionArgs, ReplayServerArgs, SandboxServerArgs, SchemaFilterArgs,
-    StatusArgs, ToolArg, TxModeArg,
+    NotifyArgs, NotifyChannelArg, NotifyOnArg, ProtectionArg, ProtectionArgs, ReplayServerArgs,
+    SandboxServerArgs, SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
 use crate::commands::{check, diff, drift, inspect, migrate, preview, Context};
@@ -521,4 +521,157 @@ pub fn drift(args: &DriftArgs, file: &Loaded) -> Result<drift::Settings, Error> 
         fail_on_drift: args.fail_on_drift,
         publish: publish(&args.github, args.open_issue),
     })
+}
+
+/// Notification settings: `--notify` / `PGKEEL_NOTIFY`, else `notify.channels` in the file.
+/// Every webhook or SMTP URL given is registered as a secret whether or not it is used. A
+/// channel named on the command line without its target is an error before anything runs; one
+/// named only in the file is skipped, so a local run without the CI secrets still works.
+pub fn notify(args: Option<&NotifyArgs>, file: &Loaded) -> Result<crate::notify::Settings, Error> {
+    use crate::notify::email::SmtpServer;
+    use crate::notify::{
+        Channel, ChannelKind, RetryPolicy, Settings, SetupError, WebhookUrl, When,
+    };
+    let Some(args) = args else {
+        return Ok(Settings::none());
+    };
+    let section = &file.config.notify;
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    // Parsed (and so registered) before anything else can print them.
+    let slack =
+        given(&args.slack_webhook_url).map(|u| WebhookUrl::parse(&u, "--slack-webhook-url"));
+    let webhook = given(&args.webhook_url).map(|u| WebhookUrl::parse(&u, "--webhook-url"));
+    let smtp = given(&args.smtp_url).map(|u| SmtpServer::parse(&u));
+
+    let (kinds, explicit) = if !args.channels.is_empty() {
+        let kinds = args
+            .channels
+            .iter()
+            .map(|c| match c {
+                NotifyChannelArg::Slack => ChannelKind::Slack,
+                NotifyChannelArg::Webhook => ChannelKind::Webhook,
+                NotifyChannelArg::Email => ChannelKind::Email,
+            })
+            .collect::<Vec<_>>();
+        (kinds, true)
+    } else {
+        let names = section.channels.clone().unwrap_or_default();
+        let kinds = names
+            .iter()
+            .map(|n| {
+                ChannelKind::from_name(n.trim()).ok_or_else(|| SetupError::Unknown {
+                    what: "notify.channels entry in pgkeel.yml",
+                    value: n.clone(),
+                    allowed: &ChannelKind::NAMES,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        (kinds, false)
+    };
+    let when = match (args.notify_on, &section.on) {
+        (Some(NotifyOnArg::Always), _) => When::Always,
+        (Some(NotifyOnArg::Failure), _) => When::Failure,
+        (Some(NotifyOnArg::Change), _) => When::Change,
+        (None, Some(name)) => When::from_name(name.trim()).ok_or_else(|| SetupError::Unknown {
+            what: "notify.on in pgkeel.yml",
+            value: name.clone(),
+            allowed: &When::NAMES,
+        })?,
+        (None, None) => When::Always,
+    };
+
+    let mut channels = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for kind in kinds {
+        if !seen.insert(kind) {
+            continue;
+        }
+        let channel = match kind {
+            ChannelKind::Slack => slack.clone().map(|r| r.map(Channel::Slack)).ok_or(
+                SetupError::Missing {
+                    channel: "slack",
+                    what: "a webhook URL",
+                    hint: "set SLACK_WEBHOOK_URL (Slack → Apps → Incoming Webhooks; keep it in a CI secret) or pass --slack-webhook-url",
+                },
+            ),
+            ChannelKind::Webhook => webhook.clone().map(|r| r.map(Channel::Webhook)).ok_or(
+                SetupError::Missing {
+                    channel: "webhook",
+                    what: "a URL",
+                    hint: "set PGKEEL_WEBHOOK_URL (keep it in a CI secret) or pass --webhook-url",
+                },
+            ),
+            ChannelKind::Email => email(args, section, smtp.clone()),
+        };
+        match channel {
+            Ok(Ok(c)) => channels.push(c),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) if explicit => return Err(e.into()),
+            Err(e) => {
+                // A team-wide file names the channel; this run lacks its secret (a local
+                // run, a fork's pull request). Say so where it matters, and go on.
+                if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+                    tracing::warn!("not notifying via {kind} (listed in pgkeel.yml): {e}");
+                } else {
+                    tracing::debug!("not notifying via {kind} (listed in pgkeel.yml): {e}");
+                }
+            }
+        }
+    }
+    let policy = match given(&args.notify_timeout) {
+        Some(v) => RetryPolicy::with_budget(duration(&v, "--notify-timeout")?),
+        None => RetryPolicy::default(),
+    };
+    Ok(Settings {
+        channels,
+        when,
+        environment: given(&args.notify_environment).or_else(|| given(&section.environment)),
+        policy,
+    })
+}
+
+/// The email channel: server, sender and recipients, each from its flag or the file.
+fn email(
+    args: &NotifyArgs,
+    section: &crate::config::NotifySection,
+    smtp: Option<Result<crate::notify::email::SmtpServer, crate::notify::SetupError>>,
+) -> Result<Result<crate::notify::Channel, crate::notify::SetupError>, crate::notify::SetupError> {
+    use crate::notify::email::EmailSettings;
+    use crate::notify::{Channel, SetupError};
+    let server = match smtp {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Ok(Err(e)),
+        None => {
+            return Err(SetupError::Missing {
+                channel: "email",
+                what: "an SMTP server",
+                hint: "set PGKEEL_SMTP_URL=smtps://user:password@host:465 (keep it in a CI secret) or pass --smtp-url",
+            })
+        }
+    };
+    let to: Vec<String> = if args.email_to.iter().any(|a| !a.trim().is_empty()) {
+        args.email_to.clone()
+    } else {
+        section.email.to.clone().unwrap_or_default()
+    };
+    if to.iter().all(|a| a.trim().is_empty()) {
+        return Err(SetupError::Missing {
+            channel: "email",
+            what: "a recipient",
+            hint: "pass --email-to ADDRESS (repeatable), or set notify.email.to in pgkeel.yml",
+        });
+    }
+    let Some(from) = args
+        .email_from
+        .clone()
+        .filter(|f| !f.trim().is_empty())
+        .or_else(|| section.email.from.clone())
+    else {
+        return Err(SetupError::Missing {
+            channel: "email",
+            what: "a sender",
+            hint: "pass --email-from ADDRESS, or set notify.email.from in pgkeel.yml",
+        });
+    };
+    Ok(EmailSettings::new(server, &from, &to).map(Channel::Email))
 }

@@ -10,6 +10,7 @@ use crate::diff::{self, Change};
 use crate::error::{Error, Outcome};
 use crate::pg::ConnSpec;
 use crate::plan::{self, PlanOptions};
+use crate::report::notice::Notice;
 use crate::report::{self, Format};
 
 /// One side of a comparison.
@@ -23,6 +24,17 @@ impl Side {
         match self {
             Side::Database(spec) => spec.to_string(),
             Side::Snapshot(p) => p.display().to_string(),
+        }
+    }
+
+    /// The database name or the snapshot's file name: no host, for notifications.
+    pub fn name(&self) -> String {
+        match self {
+            Side::Database(spec) => spec.dbname.clone(),
+            Side::Snapshot(p) => p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
         }
     }
 }
@@ -48,6 +60,7 @@ pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut Notice,
 ) -> Result<Outcome, Error> {
     // Both sides at once, on two connections.
     let (from, to) = tokio::join!(
@@ -68,9 +81,6 @@ pub async fn run(
             recreate_tables: settings.allow_recreate,
         },
     );
-    if ctx.format == Format::Sql && !refusals.is_empty() {
-        return Err(Error::Refused(refusals));
-    }
     let input = report::diff::Input {
         from_label: settings.from.label(),
         to_label: settings.to.label(),
@@ -80,6 +90,10 @@ pub async fn run(
         steps: &steps,
         refusals: &refusals,
     };
+    report::diff::notice(notice, &input, &settings.from.name(), &settings.to.name());
+    if ctx.format == Format::Sql && !refusals.is_empty() {
+        return Err(Error::Refused(refusals));
+    }
     report::diff::render(&input, ctx.format, ctx.style, out).map_err(Error::Output)?;
     Ok(if settings.exit_code && !changes.is_empty() {
         Outcome::Finding

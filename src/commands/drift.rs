@@ -70,6 +70,7 @@ pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
     let result = check(settings).await;
     if let (Ok(drift), Some(dir)) = (&result, &settings.output_dir) {
@@ -85,6 +86,7 @@ pub async fn run(
         crate::report::actions::report_path(settings.output_dir.as_deref(), "drift-report.md"),
     )?;
     let drift = result?;
+    render::notice(notice, &drift);
     render::render(&drift, ctx.format, ctx.style, out).map_err(Error::Output)?;
     Ok(if settings.fail_on_drift && !drift.changes.is_empty() {
         Outcome::Finding

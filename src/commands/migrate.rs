@@ -19,6 +19,7 @@ use crate::migrations::status::{self, Entry, State};
 use crate::migrations::{source, Format, Migration, Tree, Version};
 use crate::pg::{self, Client, ConnSpec, DbError};
 use crate::report::migrate as render;
+use crate::report::notice::Notice;
 
 /// Where the migrations are.
 #[derive(Debug, Clone)]
@@ -264,12 +265,17 @@ pub async fn migrate(
     settings: &MigrateSettings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut Notice,
 ) -> Result<Outcome, Error> {
+    notice.database = Some(settings.conn.dbname.clone());
     let client = pg::connect(&settings.conn).await?;
     if let Action::Command(command) = &settings.action {
-        return command_mode(settings, command, &client, ctx, out).await;
+        return command_mode(settings, command, &client, ctx, out, notice).await;
     }
     let loaded = load(&settings.source, Some(&client)).await?;
+    notice
+        .facts
+        .push(crate::notify::Fact::new("Tool", loaded.format.name()));
     if settings.dry_run {
         // No lock, no tables: a dry run reads and reports only.
         let entries = loaded.entries(&client).await?;
@@ -287,11 +293,12 @@ pub async fn migrate(
                 .map_err(|e| Error::Apply(Box::new(e)))?;
             previews.push((m.label(), script.path.clone(), preview));
         }
+        render::notice_dry_run(notice, &previews, down);
         render::dry_run(&previews, down, ctx, out).map_err(Error::Output)?;
         return Ok(Outcome::Clean);
     }
     let guard = lock::acquire(&client, settings.lock_wait).await?;
-    let result = locked(settings, &loaded, &client, ctx, out).await;
+    let result = locked(settings, &loaded, &client, ctx, out, notice).await;
     guard.release(&client).await;
     result
 }
@@ -302,6 +309,7 @@ async fn locked(
     client: &Client,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut Notice,
 ) -> Result<Outcome, Error> {
     loaded.create_tables(client).await?;
     let entries = loaded.entries(client).await?;
@@ -333,10 +341,14 @@ async fn locked(
             error: None,
         },
     };
+    // One reading of the clock, so the notification's document is the printed one.
+    let elapsed = started.elapsed();
+    let down = matches!(settings.action, Action::Down { .. });
+    render::notice(notice, &ran.done, elapsed, down, ran.error.as_ref());
     // What completed is reported even when a later migration failed.
     // (JSON gets one document: the error's.)
     if ran.error.is_none() || (!ran.done.is_empty() && ctx.format != crate::report::Format::Json) {
-        render::applied(&ran.done, started.elapsed(), ctx, out).map_err(Error::Output)?;
+        render::applied(&ran.done, elapsed, ctx, out).map_err(Error::Output)?;
     }
     match ran.error {
         None => Ok(Outcome::Clean),
@@ -512,6 +524,7 @@ async fn command_mode(
     client: &Client,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut Notice,
 ) -> Result<Outcome, Error> {
     let filter = Filter::default();
     let guard = lock::acquire(client, settings.lock_wait).await?;
@@ -524,6 +537,7 @@ async fn command_mode(
         let after = catalog::introspect(client, &filter).await?;
         let changes = diff::diff(&before, &after);
         let described: Vec<String> = changes.iter().map(|c| c.describe()).collect();
+        render::notice_command(notice, command, outcome.as_ref().ok(), elapsed, &described);
         match outcome {
             Ok(run) => {
                 render::command(command, &run, elapsed, &described, ctx, out)

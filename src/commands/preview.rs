@@ -98,6 +98,7 @@ pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
+    notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
     let result = match Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await {
         Ok(workspace) => {
@@ -120,6 +121,7 @@ pub async fn run(
         crate::report::actions::report_path(settings.output_dir.as_deref(), "diff-report.md"),
     )?;
     let preview = result?;
+    render::notice(notice, &preview);
     render::render(&preview, ctx.format, ctx.style, out).map_err(Error::Output)?;
     Ok(if fail {
         Outcome::Finding

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub migrations: MigrationsSection,
     #[serde(default)]
     pub drift: DriftSection,
+    #[serde(default)]
+    pub notify: NotifySection,
 }
 
 /// `drift:` — what `pgkeel drift` leaves out (each ignored item is still counted).
@@ -49,6 +51,31 @@ pub struct DriftIgnore {
     /// grants, comments, ownership, column-order.
     #[serde(default)]
     pub kinds: Vec<String>,
+}
+
+/// `notify:` — who hears about finished operations. Webhook URLs and the SMTP URL are secrets
+/// and have no key here: they come from SLACK_WEBHOOK_URL, PGKEEL_WEBHOOK_URL and
+/// PGKEEL_SMTP_URL (or flags).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// slack, webhook, email. A listed channel whose secret is not set is skipped (so local
+    /// runs without the CI secrets still work); `--notify` makes it an error instead.
+    pub channels: Option<Vec<String>>,
+    /// always, failure or change (default: always).
+    pub on: Option<String>,
+    /// The environment name shown in notifications.
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub email: NotifyEmailSection,
+}
+
+/// `notify.email:` — recipients and sender (the server is PGKEEL_SMTP_URL).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyEmailSection {
+    pub to: Option<Vec<String>>,
+    pub from: Option<String>,
 }
 
 /// `migrations:` — where the migrations are and which tool wrote them.
@@ -176,6 +203,25 @@ mod tests {
         assert_eq!(c.schemas, Some(vec!["public".into(), "app".into()]));
         assert_eq!(c.sandbox.pg_version, Some(16));
         assert_eq!(c.sandbox.port, Some(6000));
+    }
+
+    #[test]
+    fn parses_the_notify_section_and_refuses_secrets_in_it() {
+        let c = parse(
+            "notify:\n  channels: [slack, email]\n  on: change\n  environment: production\n  email:\n    to: [ops@acme.io]\n    from: pgkeel@acme.io\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.notify.channels,
+            Some(vec!["slack".into(), "email".into()])
+        );
+        assert_eq!(c.notify.on.as_deref(), Some("change"));
+        assert_eq!(c.notify.environment.as_deref(), Some("production"));
+        assert_eq!(c.notify.email.to, Some(vec!["ops@acme.io".into()]));
+        let (loc, msg) =
+            parse("notify:\n  slack_webhook_url: https://hooks.slack.com/x\n").unwrap_err();
+        assert_eq!(loc.map(|l| l.0), Some(2), "{msg}");
+        assert!(msg.contains("unknown key `slack_webhook_url`"), "{msg}");
     }
 
     #[test]

@@ -444,3 +444,69 @@ pub(super) fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 pub(super) fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+/// What `pgkeel diff` tells its notification: counts, the changes, breaking changes and
+/// hazards, and the JSON document. `from`/`to` name the sides without their hosts.
+pub fn notice(notice: &mut super::notice::Notice, input: &Input<'_>, from: &str, to: &str) {
+    use crate::notify::{Fact, List, Outcome};
+    let classes = classified(input);
+    let s = summary(input, &classes);
+    let n = input.changes.len();
+    notice.changed = n > 0;
+    notice.title = Some(if n == 0 {
+        "No schema differences".to_string()
+    } else {
+        "Schema differences found".to_string()
+    });
+    notice.summary = Some(verdict_line(&s));
+    if s.breaking > 0 || s.hazards > 0 || !input.refusals.is_empty() {
+        notice.outcome = Some(Outcome::Warning);
+    }
+    let columns_added = input
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::AddColumn { .. }))
+        .count();
+    for (label, value) in [
+        ("From", from.to_string()),
+        ("To", to.to_string()),
+        ("Changes", n.to_string()),
+        ("Tables modified", s.tables_changed.to_string()),
+        ("Tables added", s.tables_added.to_string()),
+        ("Tables removed", s.tables_removed.to_string()),
+        ("Columns added", columns_added.to_string()),
+        ("Breaking", s.breaking.to_string()),
+        ("Hazards", s.hazards.to_string()),
+    ] {
+        notice.facts.push(Fact::new(label, value));
+    }
+    let reasons = |class: Class| -> Vec<String> {
+        classes
+            .iter()
+            .filter(|(c, _)| c.class == class)
+            .flat_map(|(c, ch)| {
+                let what = ch.describe();
+                c.reasons.iter().map(move |r| format!("{what}: {r}"))
+            })
+            .collect()
+    };
+    notice.lists.push(List::new(
+        "Changes",
+        classes
+            .iter()
+            .map(|(_, c)| format!("{} {}", mark(c), c.describe()))
+            .collect(),
+    ));
+    notice
+        .lists
+        .push(List::new("Breaking changes", reasons(Class::Breaking)));
+    notice
+        .lists
+        .push(List::new("Hazards", reasons(Class::Hazard)));
+    notice.lists.push(List::new(
+        "Not migratable",
+        input.refusals.iter().map(|r| r.to_string()).collect(),
+    ));
+    notice.document =
+        super::notice::json_document(|out| render(input, Format::Json, Style::default(), out));
+}

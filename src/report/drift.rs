@@ -290,3 +290,39 @@ fn markdown(d: &Drift, out: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Fills the notification for a drift check.
+pub fn notice(notice: &mut super::notice::Notice, d: &Drift) {
+    use crate::notify::{Fact, List, Outcome};
+    notice.changed = !d.changes.is_empty();
+    notice.title = Some(if d.changes.is_empty() {
+        "No drift".to_string()
+    } else {
+        format!(
+            "Drift: {} object(s) differ from the migrations",
+            d.changes.len()
+        )
+    });
+    if !d.changes.is_empty() {
+        notice.outcome = Some(Outcome::Warning);
+    }
+    for (label, value) in [
+        ("Expected", d.expected_label.clone()),
+        ("Drifted objects", d.changes.len().to_string()),
+        ("Digest", d.digest[..16.min(d.digest.len())].to_string()),
+        (
+            "Ignored",
+            d.ignored.iter().map(|i| i.count).sum::<usize>().to_string(),
+        ),
+    ] {
+        notice.facts.push(Fact::new(label, value));
+    }
+    notice.lists.push(List::new(
+        "Drift",
+        d.changes
+            .iter()
+            .map(|c| format!("{} ({})", c.describe(), side(c)))
+            .collect(),
+    ));
+    notice.document = super::notice::json_document(|buf| json(d, buf));
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{write_json, Format, Style};
 use crate::commands::Context;
-use crate::migrations::apply::{Direction, Done, Preview};
+use crate::migrations::apply::{ApplyError, Direction, Done, Preview};
 use crate::migrations::command::CommandRun;
 use crate::migrations::status::{Entry, State};
 
@@ -332,4 +332,140 @@ fn schema_changes(changes: &[String], s: Style, out: &mut dyn Write) -> io::Resu
         writeln!(out, "    {} {c}", s.dim("•"))?;
     }
     Ok(())
+}
+
+/// What `migrate up|down` tells its notification: what ran, and where it stopped.
+pub fn notice(
+    notice: &mut super::notice::Notice,
+    done: &[Done],
+    total: Duration,
+    down: bool,
+    error: Option<&ApplyError>,
+) {
+    use crate::notify::{Fact, List};
+    let verb = if down { "reverted" } else { "applied" };
+    let n = done.len();
+    let plural = if n == 1 { "" } else { "s" };
+    notice.changed = n > 0;
+    notice.title = Some(if n == 0 {
+        "Database up to date".to_string()
+    } else if down {
+        "Migrations reverted".to_string()
+    } else {
+        "Migrations applied".to_string()
+    });
+    notice.summary = Some(match (error, n) {
+        (None, 0) => "Nothing to do: every migration is applied.".to_string(),
+        (None, _) => format!("{n} migration{plural} {verb}."),
+        (Some(_), 0) => format!("No migration {verb}: the first one failed."),
+        (Some(_), _) => format!("{n} migration{plural} {verb} before the failure."),
+    });
+    notice.facts.push(Fact::new(
+        if down { "Reverted" } else { "Applied" },
+        n.to_string(),
+    ));
+    if let Some(e) = error {
+        let (label, location) = match e {
+            ApplyError::Statement {
+                label, path, line, ..
+            }
+            | ApplyError::InvalidIndex {
+                label, path, line, ..
+            } => (Some(label.as_str()), Some(format!("{path}:{line}"))),
+            ApplyError::Split { path, line, .. } => (None, Some(format!("{path}:{line}"))),
+            ApplyError::NotTransactional { path, .. } => (None, Some(path.clone())),
+            ApplyError::History(_) => (None, None),
+        };
+        if let Some(l) = label {
+            notice.facts.push(Fact::new("Failed migration", l));
+        }
+        if let Some(l) = location {
+            notice.facts.push(Fact::new("Failed at", l));
+        }
+    }
+    if n > 0 {
+        notice.lists.push(List::new(
+            if down {
+                "Reverted migrations"
+            } else {
+                "Applied migrations"
+            },
+            done.iter()
+                .map(|d| {
+                    format!(
+                        "{} ({} statement{}, {} ms)",
+                        d.label,
+                        d.statements,
+                        if d.statements == 1 { "" } else { "s" },
+                        d.duration.as_millis()
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let ctx = Context {
+        format: Format::Json,
+        style: Style::default(),
+    };
+    notice.document = super::notice::json_document(|out| applied(done, total, &ctx, out));
+}
+
+/// What a dry run tells its notification: nothing changed.
+pub fn notice_dry_run(
+    notice: &mut super::notice::Notice,
+    plan: &[(String, String, Preview)],
+    down: bool,
+) {
+    let n = plan.len();
+    notice.title = Some("Dry run".into());
+    notice.summary = Some(format!(
+        "Would {} {n} migration{}; nothing was changed.",
+        if down { "revert" } else { "apply" },
+        if n == 1 { "" } else { "s" }
+    ));
+    notice.lists.push(crate::notify::List::new(
+        "Would run",
+        plan.iter().map(|(label, _, _)| label.clone()).collect(),
+    ));
+    let ctx = Context {
+        format: Format::Json,
+        style: Style::default(),
+    };
+    notice.document = super::notice::json_document(|out| dry_run(plan, down, &ctx, out));
+}
+
+/// What command mode tells its notification: the command and the schema changes it made
+/// (`run` is `None` when the command failed).
+pub fn notice_command(
+    notice: &mut super::notice::Notice,
+    command_line: &str,
+    run: Option<&CommandRun>,
+    elapsed: Duration,
+    changes: &[String],
+) {
+    use crate::notify::{Fact, List};
+    notice.changed = !changes.is_empty();
+    notice.title = Some("Migration command finished".into());
+    notice.summary = Some(match changes.len() {
+        0 => "The schema is unchanged.".to_string(),
+        n => format!("{n} schema change{}.", if n == 1 { "" } else { "s" }),
+    });
+    notice.facts.push(Fact::new("Command", command_line));
+    notice
+        .facts
+        .push(Fact::new("Schema changes", changes.len().to_string()));
+    if !changes.is_empty() {
+        notice
+            .lists
+            .push(List::new("Schema changes", changes.to_vec()));
+    }
+    if let Some(run) = run {
+        let ctx = Context {
+            format: Format::Json,
+            style: Style::default(),
+        };
+        notice.document = super::notice::json_document(|out| {
+            command(command_line, run, elapsed, changes, &ctx, out)
+        });
+    }
 }

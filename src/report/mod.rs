@@ -8,6 +8,7 @@ pub mod check;
 pub mod diff;
 pub mod drift;
 pub mod migrate;
+pub mod notice;
 pub mod preview;
 pub mod sandbox;
 

@@ -511,3 +511,36 @@ fn human(p: &Preview, st: Style, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "\nRECOMMENDATION: {}", verdict_line(&s))
 }
+
+/// Fills the notification for a PR preview.
+pub fn notice(notice: &mut super::notice::Notice, p: &Preview) {
+    use crate::notify::{Fact, List, Outcome};
+    let s = summary(p);
+    notice.changed = !p.findings.is_empty();
+    notice.title = Some(headline(p));
+    notice.summary = Some(verdict_line(&s));
+    if s.breaking > 0 || s.hazards > 0 {
+        notice.outcome = Some(Outcome::Warning);
+    }
+    for (label, value) in [
+        ("Base", p.base_label.clone()),
+        ("New migrations", p.replayed.len().to_string()),
+        ("Tables modified", s.tables_changed.to_string()),
+        ("Tables added", s.tables_added.to_string()),
+        ("Breaking", s.breaking.to_string()),
+        ("Hazards", s.hazards.to_string()),
+    ] {
+        notice.facts.push(Fact::new(label, value));
+    }
+    notice.lists.push(List::new(
+        "Changes",
+        p.findings
+            .iter()
+            .map(|f| match location(f) {
+                Some(l) => format!("{} ({l})", f.change.describe()),
+                None => f.change.describe(),
+            })
+            .collect(),
+    ));
+    notice.document = super::notice::json_document(|buf| json(p, buf));
+}

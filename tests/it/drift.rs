@@ -248,3 +248,40 @@ fn a_snapshot_can_be_the_expected_schema() {
     );
     assert!(r.stdout.contains("only in production"), "{r:?}");
 }
+
+#[test]
+fn drift_found_is_notified_with_its_digest_and_objects() {
+    let db = TestDb::new();
+    let p = migrated(&db);
+    db.execute("CREATE TABLE sneaky (id int)");
+    let hook = crate::support::http_receiver::HttpReceiver::ok();
+    let mut cmd = pgkeel(p.path());
+    cmd.args([
+        "drift",
+        "--database-url",
+        &db.url(),
+        "--migrations",
+        "migrations",
+        "-q",
+        "--format",
+        "json",
+    ])
+    .args(["--notify", "webhook", "--notify-on", "change"])
+    .env("PGKEEL_WEBHOOK_URL", hook.url("/hook"))
+    .env("PGKEEL_SANDBOX_URL", admin_spec().to_url_with_password());
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    let body = hook.single().json();
+    assert_eq!(body["report"], r.json());
+    let event = &body["event"];
+    assert_eq!(event["kind"], "drift");
+    assert_eq!(event["outcome"], "warning");
+    assert!(
+        event["lists"]
+            .to_string()
+            .contains("added table public.sneaky"),
+        "{event:#}"
+    );
+    let digest = r.json()["digest"].as_str().unwrap_or_default()[..16].to_string();
+    assert!(event["facts"].to_string().contains(&digest), "{event:#}");
+}

@@ -14,6 +14,7 @@ mod engine;
 mod examples;
 mod github;
 mod migrate;
+mod notify;
 mod preview;
 mod quote;
 mod sandbox;

@@ -6,6 +6,8 @@
 pub mod action_docs;
 pub mod action_runner;
 pub mod github_api;
+pub mod http_receiver;
+pub mod smtp_receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -179,6 +181,16 @@ pub fn pgkeel(state_dir: &Path) -> Command {
         "GITHUB_OUTPUT",
         "GITHUB_STEP_SUMMARY",
         "GITHUB_EVENT_PATH",
+        // A developer's own notification secrets must never receive test runs.
+        "SLACK_WEBHOOK_URL",
+        "PGKEEL_WEBHOOK_URL",
+        "PGKEEL_SMTP_URL",
+        "PGKEEL_NOTIFY",
+        "PGKEEL_NOTIFY_ON",
+        "PGKEEL_NOTIFY_ENVIRONMENT",
+        "PGKEEL_NOTIFY_TIMEOUT",
+        "PGKEEL_EMAIL_TO",
+        "PGKEEL_EMAIL_FROM",
     ] {
         cmd.env_remove(var);
     }
@@ -255,11 +267,7 @@ pub fn repo_root() -> PathBuf {
 /// node-pg-migrate). Under CI a missing tool fails the test; locally the test is skipped with
 /// a message saying how to install it.
 pub fn migration_tool(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PGKEEL_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools"))
-        })?;
+    let dir = tools_dir()?;
     let path = dir.join("bin").join(name);
     if path.exists() {
         return Some(path);
@@ -272,4 +280,12 @@ pub fn migration_tool(name: &str) -> Option<PathBuf> {
         path.display()
     );
     None
+}
+
+/// Where `scripts/test-tools.sh` installs the real tools: `$PGKEEL_TOOLS_DIR`, else
+/// `~/.cache/pgkeel/tools`.
+pub fn tools_dir() -> Option<PathBuf> {
+    std::env::var_os("PGKEEL_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))
 }
