@@ -12,6 +12,7 @@ use serde_yaml::Value as Yaml;
 
 use crate::support::action_runner::{ActionRun, Runner, Status, WorkflowCommand};
 use crate::support::github_api::{FakeGithub, TOKEN};
+use crate::support::http_receiver::HttpReceiver;
 use crate::support::{action_docs, admin_spec, pgkeel, repo_root, run, temp_dir, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgkeel");
@@ -191,6 +192,9 @@ fn drift_action_reports_drift_opens_an_issue_and_never_shows_the_password() {
         .replacen("postgres@", &format!("postgres:{password}@"), 1);
     assert!(url.contains(password), "{url}");
     let api = FakeGithub::start();
+    // The team's webhook hears about it; its URL is a secret too.
+    let receiver = HttpReceiver::ok();
+    let hook = receiver.url("/hooks/T0001/hook-secret-Zq9");
     let mut runner = Runner::new(work.path());
     runner
         .event("schedule", json!({"schedule": "17 */6 * * *"}))
@@ -202,6 +206,10 @@ fn drift_action_reports_drift_opens_an_issue_and_never_shows_the_password() {
         ("migrations", "migrations"),
         ("sandbox-url", sandbox.as_str()),
         ("open-issue", "true"),
+        ("notify", "webhook"),
+        ("notify-on", "change"),
+        ("webhook-url", hook.as_str()),
+        ("notify-environment", "production"),
     ];
     let run = runner.run("action-drift", &inputs);
     assert!(run.failed, "drift fails the job: {run}");
@@ -231,6 +239,11 @@ fn drift_action_reports_drift_opens_an_issue_and_never_shows_the_password() {
     let issue = &api.issues()[0];
     assert!(!issue.body.contains(password));
     assert!(issue.body.contains(&digest));
+    let sent = receiver.single().json();
+    assert_eq!(sent["event"]["kind"], "drift");
+    assert_eq!(sent["report"]["digest"], digest.as_str());
+    assert!(masks.iter().any(|m| m == &hook), "{masks:?}");
+    assert!(!run.visible_text().contains("hook-secret-Zq9"), "{run}");
 
     // Fixed: no drift, the issue closed, the job green.
     db.execute("DROP TABLE sneaky; CREATE INDEX accounts_display_name ON accounts (display_name)");
