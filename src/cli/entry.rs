@@ -39,6 +39,9 @@ pub fn main() -> ProcessExit {
         std::io::stderr().is_terminal()
     });
     super::logging::init(cli.global.quiet, cli.global.verbose, stderr_color);
+    if crate::report::actions::in_actions() {
+        crate::secret::set_display_filter(crate::github::workflow_command::neutralize);
+    }
 
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -746,3 +746,31 @@ fn the_drift_issue_is_opened_left_alone_updated_and_closed() {
         "unrelated issues are untouched"
     );
 }
+
+#[test]
+fn a_command_mode_tools_output_cannot_inject_workflow_commands() {
+    let api = FakeGithub::start();
+    let p = temp_dir();
+    let step = Step::new();
+    // The team's tool echoes what it reads, which a PR controls: a lone CR starts a new runner
+    // line, and `##[` is a command anywhere in a line.
+    let tool = "printf 'migrating\\r::add-mask::leak-cr\\n  ::error file=x::forged\\nnote ##[warning]forged-v1\\n' >&2";
+    let mut cmd = pgkeel(p.path());
+    cmd.args(["diff", "--command", tool, "--comment", "never"])
+        .env("PGKEEL_SANDBOX_URL", admin_spec().to_url_with_password());
+    step.env(&mut cmd, &api, "push", json!({}));
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("migrating"),
+        "the tool's output is shown: {r:?}"
+    );
+    for order in [[&r.stderr, &r.stdout], [&r.stdout, &r.stderr]] {
+        let cmds = parse_commands(&[order[0], order[1]]);
+        assert!(
+            cmds.iter()
+                .all(|c| c.name == "add-mask" && c.data.replace("%5F", "_") == TOKEN),
+            "{cmds:#?}\n{r:?}"
+        );
+    }
+}
