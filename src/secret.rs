@@ -82,6 +82,25 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
+/// How untrusted text (a child process's output, say) must be shown, set once by the entry
+/// point for its environment: inside GitHub Actions, lines the runner would read as workflow
+/// commands are made inert. Domain code calls [`for_display`] and knows nothing of CI.
+static DISPLAY_FILTER: OnceLock<fn(&str) -> String> = OnceLock::new();
+
+/// Sets the filter [`for_display`] applies (first call wins).
+pub fn set_display_filter(filter: fn(&str) -> String) {
+    let _ = DISPLAY_FILTER.set(filter);
+}
+
+/// Untrusted `text`, scrubbed of secrets and made safe for the log it is shown in.
+pub fn for_display(text: &str) -> String {
+    let scrubbed = scrub(text);
+    match DISPLAY_FILTER.get() {
+        Some(filter) => filter(&scrubbed),
+        None => scrubbed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

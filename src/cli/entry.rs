@@ -22,13 +22,26 @@ pub fn main() -> ProcessExit {
             std::env::remove_var(var);
         }
     }
-    let cli = Cli::parse();
+    drop_empty_variables();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap quotes a bad value verbatim: inside Actions, printed inert.
+        Err(e) if e.use_stderr() && crate::report::actions::in_actions() => {
+            let text = crate::report::actions::stderr_text(&e.render().to_string());
+            let _ = write!(std::io::stderr(), "{text}");
+            return ProcessExit::from(ExitCode::Usage.code());
+        }
+        Err(e) => e.exit(),
+    };
     let ctx = settings::context(&cli.global);
     let stderr_color = settings::color_enabled(cli.global.color, {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     });
     super::logging::init(cli.global.quiet, cli.global.verbose, stderr_color);
+    if crate::report::actions::in_actions() {
+        crate::secret::set_display_filter(crate::github::workflow_command::neutralize);
+    }
 
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -60,8 +73,8 @@ async fn dispatch(cli: Cli, ctx: &Context) -> Result<Outcome, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the working directory: {e}")))?;
     let file = config::load(cli.global.config.as_deref(), &cwd)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Inside GitHub Actions, collected and written with nothing the runner reads as a command.
+    let mut out = crate::report::actions::Stdout::new(ctx.format);
     let outcome = match &cli.command {
         Command::Check(args) => {
             settings::require_format(ctx, "check", &[Format::Human, Format::Json])?;
@@ -215,8 +228,11 @@ async fn notified(
 /// Prints the error once, with each distinct cause and the hint, all scrubbed of secrets.
 /// With `--format json` the same goes to stdout as a JSON document, so scripts always get one.
 fn print_error(err: &Error, format: Format) {
-    let message = err.full_message();
-    let hint = err.hint().map(|h| crate::secret::scrub(&h));
+    crate::report::actions::mask_secrets();
+    let message = crate::report::actions::stderr_text(&err.full_message());
+    let hint = err
+        .hint()
+        .map(|h| crate::report::actions::stderr_text(&crate::secret::scrub(&h)));
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {message}");
     if let Some(h) = &hint {
@@ -231,6 +247,20 @@ fn print_error(err: &Error, format: Format) {
                 "exit_code": err.exit_code().code(),
             }
         });
-        let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
+        let text = crate::report::actions::stdout_text(&format!("{doc:#}\n"), Format::Json);
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+}
+
+/// Composite actions pass every input, given or not, so an empty `PGKEEL_*` variable means
+/// "not set" (clap would otherwise refuse an empty choice or path). Runs first, while the
+/// process has one thread.
+fn drop_empty_variables() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| v.is_empty() && k.to_str().is_some_and(|k| k.starts_with("PGKEEL_")))
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
     }
 }

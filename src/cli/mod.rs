@@ -124,6 +124,8 @@ pub struct CheckArgs {
     /// pgkeel.yml]. A named schema that does not exist is a finding (exit 1).
     #[arg(long = "schema", value_name = "SCHEMA")]
     pub schemas: Vec<String>,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
 }
 
 /// Which schemas to read.
@@ -159,15 +161,21 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub migrations: MigrationsArgs,
     /// Preview: compare with the migrations as they are at this git revision (e.g. origin/main).
-    #[arg(long, value_name = "REV", conflicts_with_all = ["database_url", "from"])]
+    #[arg(long, value_name = "REV", conflicts_with_all = ["database_url", "from"], env = "PGKEEL_BASE_REF")]
     pub base_ref: Option<String>,
     /// Preview: compare with this database's schema (cloned into the sandbox, schema only);
     /// the migrations its history marks pending are the new ones. Never written to.
-    #[arg(long, value_name = "URL", conflicts_with = "from_snapshot")]
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "from_snapshot",
+        env = "PGKEEL_BASE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Preview: compare with a snapshot from `pgkeel inspect` (with --base-ref, only
     /// migrations added since that revision are applied on top of it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PGKEEL_FROM_SNAPSHOT")]
     pub from_snapshot: Option<PathBuf>,
     /// Preview in command mode: run the team's migration tool (with DATABASE_URL set) against
     /// the sandbox, for the base (at --base-ref, in a temporary git worktree) and the head.
@@ -176,12 +184,17 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub replay: ReplayServerArgs,
     /// Preview: exit 1 on breaking changes, on hazards too, or never.
-    #[arg(long, value_enum, default_value_t = FailOnArg::Breaking)]
+    #[arg(long, value_enum, default_value_t = FailOnArg::Breaking, env = "PGKEEL_FAIL_ON")]
     pub fail_on: FailOnArg,
     /// Preview: run each new migration's down script in the sandbox and check that the schema
     /// returns exactly and that up applies again.
-    #[arg(long)]
+    #[arg(long, env = "PGKEEL_CHECK_DOWN", value_parser = clap::builder::BoolishValueParser::new())]
     pub check_down: bool,
+    /// Preview: also write diff-report.md and diff-report.json here.
+    #[arg(long, value_name = "DIR", env = "PGKEEL_OUTPUT_DIR")]
+    pub output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub github: GithubArgs,
     #[command(flatten)]
     pub filter: SchemaFilterArgs,
     /// Plan non-blocking forms: CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT NULL
@@ -291,7 +304,7 @@ pub struct DriftArgs {
     #[command(flatten)]
     pub migrations: MigrationsArgs,
     /// Compare with this snapshot (from `pgkeel inspect`) instead of replaying migrations.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PGKEEL_EXPECTED")]
     pub expected: Option<PathBuf>,
     #[command(flatten)]
     pub replay: ReplayServerArgs,
@@ -307,14 +320,20 @@ pub struct DriftArgs {
     /// Ignore a kind of drift: grants, comments, ownership, column-order (repeatable).
     #[arg(long = "ignore-kind", value_name = "KIND")]
     pub ignore_kinds: Vec<String>,
-    /// Also write drift-report.json and drift.sql here.
-    #[arg(long, value_name = "DIR")]
+    /// Also write drift-report.json, drift-report.md and drift.sql here.
+    #[arg(long, value_name = "DIR", env = "PGKEEL_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
     #[command(flatten)]
     pub notify: NotifyArgs,
     /// Exit 1 when drift is found; `--fail-on-drift false` only reports.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, env = "PGKEEL_FAIL_ON_DRIFT")]
     pub fail_on_drift: bool,
+    /// In GitHub Actions: keep one issue per database open while it drifts (updated when the
+    /// drift changes, closed when it is gone). Needs GITHUB_TOKEN with `issues: write`.
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set, env = "PGKEEL_OPEN_ISSUE")]
+    pub open_issue: bool,
+    #[command(flatten)]
+    pub github: GithubArgs,
 }
 
 /// Where the migrations are and how to read them.
@@ -325,7 +344,7 @@ pub struct MigrationsArgs {
     #[arg(long, value_name = "DIR", env = "PGKEEL_MIGRATIONS")]
     pub migrations: Option<PathBuf>,
     /// The migration tool whose layout and history table to use [default: detected].
-    #[arg(long, value_enum, value_name = "TOOL")]
+    #[arg(long, value_enum, value_name = "TOOL", env = "PGKEEL_TOOL")]
     pub tool: Option<ToolArg>,
     /// Read the migrations as they are at this git revision (e.g. origin/main), without
     /// checking it out.
@@ -467,6 +486,63 @@ pub struct MigrateResolveArgs {
     /// How long to wait for another migration runner to finish.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub lock_wait: String,
+}
+
+/// What pgkeel does in a GitHub Actions step besides its report (the step summary, outputs and
+/// annotations are always written there).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GitHub Actions")]
+pub struct GithubArgs {
+    /// On a pull request, keep one comment with the report (needs GITHUB_TOKEN with
+    /// `pull-requests: write`): always, when there are changes, when the run fails, or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = CommentArg::OnChange, env = "PGKEEL_COMMENT")]
+    pub comment: CommentArg,
+    /// The artifact the action uploads the full report as, named in the summary's links.
+    #[arg(long, value_name = "NAME", env = "PGKEEL_ARTIFACT_NAME", hide = true)]
+    pub artifact_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommentArg {
+    Always,
+    OnChange,
+    OnFailure,
+    Never,
+}
+
+/// The GitHub Environment gate: before a destructive step, check through the API that the
+/// job's environment requires a reviewer's approval.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GitHub Actions")]
+pub struct ProtectionArgs {
+    /// The GitHub Environment the job runs in (its `environment:`), whose protection rules
+    /// are checked (needs GITHUB_TOKEN with `actions: read`).
+    #[arg(long, value_name = "NAME", env = "PGKEEL_ENVIRONMENT")]
+    pub environment: Option<String>,
+    /// When the environment lacks required reviewers: fail (exit 1), warn, or do not check
+    /// [default: fail with --environment, else off].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POLICY",
+        env = "PGKEEL_REQUIRE_PROTECTION"
+    )]
+    pub require_protection: Option<ProtectionArg>,
+    /// How many required reviewers the environment must list at least.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        env = "PGKEEL_MIN_REVIEWERS"
+    )]
+    pub min_reviewers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtectionArg {
+    Fail,
+    Warn,
+    Off,
 }
 
 impl MigrateArgs {

@@ -2,18 +2,21 @@
 //! commands take. Precedence: flags > environment > file > defaults.
 
 use super::{
-    ApplyArgs, CheckArgs, ColorArg, ConnectionArgs, DiffArgs, DriftArgs, FailOnArg, FormatArg,
-    GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs, NotifyArgs,
-    NotifyChannelArg, NotifyOnArg, ReplayServerArgs, SandboxServerArgs, SchemaFilterArgs,
-    StatusArgs, ToolArg, TxModeArg,
+    ApplyArgs, CheckArgs, ColorArg, CommentArg, ConnectionArgs, DiffArgs, DriftArgs, FailOnArg,
+    FormatArg, GithubArgs, GlobalArgs, InspectArgs, MigrateAction, MigrateArgs, MigrationsArgs,
+    NotifyArgs, NotifyChannelArg, NotifyOnArg, ProtectionArg, ProtectionArgs, ReplayServerArgs,
+    SandboxServerArgs, SchemaFilterArgs, StatusArgs, ToolArg, TxModeArg,
 };
 use crate::catalog::Filter;
 use crate::commands::{check, diff, drift, inspect, migrate, preview, Context};
 use crate::config::Loaded;
 use crate::error::Error;
+use crate::github::comment::Mode as CommentMode;
+use crate::github::environment::Policy;
 use crate::migrations::apply::{Options, TxMode};
 use crate::migrations::Format as Tool;
 use crate::pg::ConnSpec;
+use crate::report::actions::{Gate, Publish};
 use crate::report::{Format, Style};
 use crate::sandbox::{registry, SandboxOptions};
 use std::io::IsTerminal;
@@ -73,7 +76,37 @@ pub fn check(args: &CheckArgs, file: &Loaded) -> Result<check::Settings, Error> 
         conn: connection(&args.connection, file)?,
         schemas,
         fail_on_missing_schema: explicit || file.config.schemas.is_some(),
+        gate: gate(&args.protection),
     })
+}
+
+/// The environment gate: checked by default when an environment is named.
+pub fn gate(args: &ProtectionArgs) -> Gate {
+    let environment = args.environment.clone().filter(|e| !e.is_empty());
+    let policy = match (args.require_protection, &environment) {
+        (Some(ProtectionArg::Fail), _) | (None, Some(_)) => Policy::Fail,
+        (Some(ProtectionArg::Warn), _) => Policy::Warn,
+        (Some(ProtectionArg::Off), _) | (None, None) => Policy::Off,
+    };
+    Gate {
+        environment,
+        policy,
+        min_reviewers: args.min_reviewers,
+    }
+}
+
+/// How a command publishes to GitHub Actions.
+fn publish(args: &GithubArgs, open_issue: bool) -> Publish {
+    Publish {
+        comment: match args.comment {
+            CommentArg::Always => CommentMode::Always,
+            CommentArg::OnChange => CommentMode::OnChange,
+            CommentArg::OnFailure => CommentMode::OnFailure,
+            CommentArg::Never => CommentMode::Never,
+        },
+        open_issue,
+        artifact: args.artifact_name.clone().filter(|a| !a.is_empty()),
+    }
 }
 
 pub fn sandbox_options(args: &SandboxServerArgs, file: &Loaded) -> SandboxOptions {
@@ -203,6 +236,8 @@ fn preview(args: &DiffArgs, file: &Loaded) -> Result<preview::Settings, Error> {
         },
         check_down: args.check_down,
         filter: filter(&args.filter, file),
+        output_dir: args.output_dir.clone(),
+        publish: publish(&args.github, false),
     })
 }
 
@@ -484,6 +519,7 @@ pub fn drift(args: &DriftArgs, file: &Loaded) -> Result<drift::Settings, Error> 
         },
         output_dir: args.output_dir.clone(),
         fail_on_drift: args.fail_on_drift,
+        publish: publish(&args.github, args.open_issue),
     })
 }
 

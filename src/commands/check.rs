@@ -12,6 +12,8 @@ pub struct Settings {
     pub schemas: Vec<String>,
     /// Schemas were named by the user, so a missing one is a finding (exit 1).
     pub fail_on_missing_schema: bool,
+    /// The GitHub Environment gate, checked before connecting.
+    pub gate: report::actions::Gate,
 }
 
 pub async fn run(
@@ -19,6 +21,7 @@ pub async fn run(
     ctx: &Context,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
+    report::actions::require_protection(&settings.gate)?;
     tracing::debug!("connecting to {}", settings.conn);
     let client = pg::connect(&settings.conn).await?;
     let facts = probe::probe(&client, &settings.schemas)

@@ -40,6 +40,7 @@ pub struct Settings {
     pub ignore: Rules,
     pub output_dir: Option<PathBuf>,
     pub fail_on_drift: bool,
+    pub publish: crate::report::actions::Publish,
 }
 
 /// What the report shows.
@@ -71,6 +72,30 @@ pub async fn run(
     out: &mut dyn Write,
     notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
+    let result = check(settings).await;
+    if let (Ok(drift), Some(dir)) = (&result, &settings.output_dir) {
+        write_outputs(drift, dir)?;
+    }
+    // In GitHub Actions: summary, outputs, annotation, PR comment and the drift issue.
+    render::publish(
+        &settings.publish,
+        &settings.conn.to_string(),
+        &settings.conn.dbname,
+        result.as_ref(),
+        settings.fail_on_drift,
+        crate::report::actions::report_path(settings.output_dir.as_deref(), "drift-report.md"),
+    )?;
+    let drift = result?;
+    render::notice(notice, &drift);
+    render::render(&drift, ctx.format, ctx.style, out).map_err(Error::Output)?;
+    Ok(if settings.fail_on_drift && !drift.changes.is_empty() {
+        Outcome::Finding
+    } else {
+        Outcome::Clean
+    })
+}
+
+async fn check(settings: &Settings) -> Result<Drift, Error> {
     let target = pg::connect(&settings.conn).await?;
     let mut actual = catalog::introspect(&target, &settings.filter).await?;
     history_tables::strip(&mut actual);
@@ -141,16 +166,7 @@ pub async fn run(
         applied,
         pending,
     };
-    if let Some(dir) = &settings.output_dir {
-        write_outputs(&drift, dir)?;
-    }
-    render::notice(notice, &drift);
-    render::render(&drift, ctx.format, ctx.style, out).map_err(Error::Output)?;
-    Ok(if settings.fail_on_drift && !drift.changes.is_empty() {
-        Outcome::Finding
-    } else {
-        Outcome::Clean
-    })
+    Ok(drift)
 }
 
 async fn replay(
@@ -206,5 +222,14 @@ fn write_outputs(drift: &Drift, dir: &std::path::Path) -> Result<(), Error> {
     .map_err(io)?;
     std::fs::write(dir.join("drift-report.json"), report).map_err(io)?;
     std::fs::write(dir.join("drift.sql"), render::sql_file(drift)).map_err(io)?;
+    let mut markdown = Vec::new();
+    render::render(
+        drift,
+        crate::report::Format::Markdown,
+        crate::report::Style::default(),
+        &mut markdown,
+    )
+    .map_err(io)?;
+    std::fs::write(dir.join("drift-report.md"), markdown).map_err(io)?;
     Ok(())
 }

@@ -57,6 +57,9 @@ pub struct Settings {
     pub fail_on: FailOn,
     pub check_down: bool,
     pub filter: Filter,
+    /// Also write diff-report.md and diff-report.json here.
+    pub output_dir: Option<PathBuf>,
+    pub publish: crate::report::actions::Publish,
 }
 
 /// A change in the overall comparison, tied to where it came from.
@@ -97,23 +100,72 @@ pub async fn run(
     out: &mut dyn Write,
     notice: &mut crate::report::notice::Notice,
 ) -> Result<Outcome, Error> {
-    let workspace = Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await?;
-    let result = preview(settings, &workspace).await;
-    workspace.cleanup().await;
+    let result = match Workspace::open(settings.sandbox_url.as_ref(), &settings.sandbox).await {
+        Ok(workspace) => {
+            let result = preview(settings, &workspace).await;
+            workspace.cleanup().await;
+            result
+        }
+        Err(e) => Err(e.into()),
+    };
+    let fail = result.as_ref().is_ok_and(|p| fails(p, settings.fail_on));
+    if let (Ok(p), Some(dir)) = (&result, &settings.output_dir) {
+        write_reports(p, dir)?;
+    }
+    // In GitHub Actions: summary, outputs, annotations and the PR comment, failures included.
+    render::publish(
+        &settings.publish,
+        comment_key(settings),
+        result.as_ref(),
+        fail,
+        crate::report::actions::report_path(settings.output_dir.as_deref(), "diff-report.md"),
+    )?;
     let preview = result?;
     render::notice(notice, &preview);
     render::render(&preview, ctx.format, ctx.style, out).map_err(Error::Output)?;
-    let worst = preview.findings.iter().map(|f| f.class.class).max();
-    let fail = match settings.fail_on {
-        FailOn::Breaking => worst == Some(Class::Breaking),
-        FailOn::Hazard => worst.is_some_and(|c| c >= Class::Hazard),
-        FailOn::Never => false,
-    };
     Ok(if fail {
         Outcome::Finding
     } else {
         Outcome::Clean
     })
+}
+
+fn fails(preview: &Preview, fail_on: FailOn) -> bool {
+    let worst = preview.findings.iter().map(|f| f.class.class).max();
+    match fail_on {
+        FailOn::Breaking => worst == Some(Class::Breaking),
+        FailOn::Hazard => worst.is_some_and(|c| c >= Class::Hazard),
+        FailOn::Never => false,
+    }
+}
+
+/// One sticky PR comment per migrations directory (and target database).
+fn comment_key(settings: &Settings) -> String {
+    let dir = match &settings.command {
+        Some(_) => "command".to_string(),
+        None => settings.source.dir.display().to_string(),
+    };
+    match &settings.base {
+        Base::Database(spec) => format!("{dir}@{}", spec.dbname),
+        _ => dir,
+    }
+}
+
+fn write_reports(preview: &Preview, dir: &std::path::Path) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Usage {
+        message: format!("cannot write to {}: {e}", dir.display()),
+        hint: Some("check that --output-dir is writable".into()),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (file, format) in [
+        ("diff-report.md", crate::report::Format::Markdown),
+        ("diff-report.json", crate::report::Format::Json),
+    ] {
+        let mut text = Vec::new();
+        render::render(preview, format, crate::report::Style::default(), &mut text).map_err(io)?;
+        std::fs::write(dir.join(file), text).map_err(io)?;
+    }
+    Ok(())
 }
 
 fn options() -> Options {

@@ -150,7 +150,7 @@ async fn pump(
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let line = crate::secret::scrub(&line);
-        eprintln!("  | {line}");
+        eprintln!("  | {}", crate::secret::for_display(&line));
         if let Ok(mut t) = tail.lock() {
             if t.len() == TAIL {
                 t.pop_front();

@@ -3,10 +3,13 @@
 
 use std::io::{self, Write};
 
+use super::actions::{self, DriftFacts, Publish, Step};
 use super::diff::{mark, md_escape};
 use super::{write_json, Format, Style};
 use crate::commands::drift::Drift;
 use crate::diff::Change;
+use crate::error::Error;
+use crate::github::{Annotation, Level};
 
 /// Where a drifted object stands, read from expected → actual.
 fn side(c: &Change) -> &'static str {
@@ -15,6 +18,84 @@ fn side(c: &Change) -> &'static str {
         "➖" => "missing from production",
         _ => "modified in production",
     }
+}
+
+/// In GitHub Actions: the summary, outputs (`drifted`, `digest`, `report-path`, and
+/// `issue-url` with `--open-issue`), an annotation when drift is found, the PR comment on pull
+/// requests, and the drift issue: one comment and one issue per `key` (the target, no
+/// password); `database` names it in the issue's title. Nothing elsewhere.
+pub fn publish(
+    publish: &Publish,
+    key: &str,
+    database: &str,
+    result: Result<&Drift, &Error>,
+    fail_on_drift: bool,
+    report_path: String,
+) -> Result<(), Error> {
+    if !actions::in_actions() {
+        return Ok(());
+    }
+    let step = match result {
+        Ok(d) => {
+            let mut md = Vec::new();
+            markdown(d, &mut md).map_err(Error::Output)?;
+            let drifted = !d.changes.is_empty();
+            let annotations = if drifted {
+                let level = if fail_on_drift {
+                    Level::Error
+                } else {
+                    Level::Warning
+                };
+                vec![Annotation::new(
+                    level,
+                    format!(
+                        "{} drifted object{} in {} (digest {}); the step summary has the SQL both ways",
+                        d.changes.len(),
+                        if d.changes.len() == 1 { "" } else { "s" },
+                        d.target,
+                        &d.digest[..16.min(d.digest.len())]
+                    ),
+                )
+                .titled("schema drift")]
+            } else {
+                Vec::new()
+            };
+            Step {
+                kind: "drift",
+                key: key.to_string(),
+                markdown: String::from_utf8_lossy(&md).into_owned(),
+                outputs: vec![
+                    ("drifted", drifted.to_string()),
+                    ("digest", d.digest.clone()),
+                    ("report-path", report_path),
+                ],
+                annotations,
+                has_changes: drifted,
+                failed: drifted && fail_on_drift,
+                drift: Some(DriftFacts {
+                    title: format!("Schema drift in database `{database}`"),
+                    digest: d.digest.clone(),
+                    drifted,
+                }),
+            }
+        }
+        Err(e) => Step {
+            kind: "drift",
+            key: key.to_string(),
+            markdown: actions::failure_markdown("Drift check failed", e),
+            outputs: vec![
+                ("drifted", "false".into()),
+                ("digest", String::new()),
+                ("report-path", String::new()),
+            ],
+            annotations: vec![actions::failure_annotation(e)],
+            has_changes: false,
+            failed: true,
+            // An error says nothing about drift: the issue is left as it is.
+            drift: None,
+        },
+    };
+    actions::publish(publish, step)
 }
 
 pub fn render(d: &Drift, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {

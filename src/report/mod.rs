@@ -3,6 +3,7 @@
 //!
 //! stdout gets the result only; progress and logs go to stderr (see `cli`).
 
+pub mod actions;
 pub mod backup;
 pub mod check;
 pub mod diff;

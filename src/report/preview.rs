@@ -6,11 +6,14 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::actions::{self, Publish, Step};
 use super::diff::{mark, md_escape, plural, summarize, verdict, verdict_line, Summary};
 use super::{write_json, Format, Style};
 use crate::analysis::rollback::Rollback;
 use crate::commands::preview::{Finding, Preview};
 use crate::diff::{Change, Class};
+use crate::error::Error;
+use crate::github::{Annotation, Level};
 use crate::plan::Lock;
 
 fn summary(p: &Preview) -> Summary {
@@ -65,6 +68,89 @@ fn tables_touched(p: &Preview) -> Vec<String> {
     t.sort();
     t.dedup();
     t
+}
+
+/// In GitHub Actions: the summary, outputs (`has-changes`, `breaking`, `hazards`, `verdict`,
+/// `report-path`), annotations on the migration lines behind breaking changes and hazards (or
+/// the failure), and the sticky PR comment. Nothing elsewhere.
+pub fn publish(
+    publish: &Publish,
+    key: String,
+    result: Result<&Preview, &Error>,
+    fails: bool,
+    report_path: String,
+) -> Result<(), Error> {
+    if !actions::in_actions() {
+        return Ok(());
+    }
+    let step = match result {
+        Ok(p) => {
+            let s = summary(p);
+            let mut md = Vec::new();
+            markdown(p, &mut md).map_err(Error::Output)?;
+            let has_changes = !p.findings.is_empty();
+            Step {
+                kind: "diff",
+                key,
+                markdown: String::from_utf8_lossy(&md).into_owned(),
+                outputs: vec![
+                    ("has-changes", has_changes.to_string()),
+                    ("breaking", s.breaking.to_string()),
+                    ("hazards", s.hazards.to_string()),
+                    ("verdict", verdict(&s).to_string()),
+                    ("report-path", report_path),
+                ],
+                annotations: annotations(p),
+                has_changes,
+                failed: fails,
+                drift: None,
+            }
+        }
+        Err(e) => Step {
+            kind: "diff",
+            key,
+            markdown: actions::failure_markdown(
+                "pgkeel diff: the migrations could not be previewed",
+                e,
+            ),
+            outputs: vec![
+                ("has-changes", "false".into()),
+                ("breaking", "0".into()),
+                ("hazards", "0".into()),
+                ("verdict", "failed".into()),
+                ("report-path", String::new()),
+            ],
+            annotations: vec![actions::failure_annotation(e)],
+            has_changes: false,
+            failed: true,
+            drift: None,
+        },
+    };
+    actions::publish(publish, step)
+}
+
+/// Breaking changes as errors, then hazards as warnings, on the line that made them.
+fn annotations(p: &Preview) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for (class, level, title) in [
+        (Class::Breaking, Level::Error, "breaking change"),
+        (Class::Hazard, Level::Warning, "hazard"),
+    ] {
+        for f in p.findings.iter().filter(|f| f.class.class == class) {
+            let message = format!(
+                "{}: {} ({})",
+                f.change.describe(),
+                f.class.reasons.join("; "),
+                impact(f)
+            );
+            let a = Annotation::new(level, message).titled(title);
+            out.push(match &f.path {
+                Some(path) => a.at(path.clone(), f.line),
+                None => a,
+            });
+        }
+    }
+    out
 }
 
 pub fn render(p: &Preview, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {

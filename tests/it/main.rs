@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actions;
 mod backup;
 mod check;
 mod cli;
@@ -12,6 +13,7 @@ mod diff;
 mod drift;
 mod engine;
 mod examples;
+mod github;
 mod migrate;
 mod notify;
 mod preview;
