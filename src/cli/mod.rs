@@ -709,22 +709,27 @@ pub struct BackupArgs {
     )]
     pub to: String,
     /// pg_dump's format.
-    #[arg(long, value_enum, default_value_t = DumpFormatArg::Custom)]
+    #[arg(long, value_enum, default_value_t = DumpFormatArg::Custom, env = "PGKEEL_DUMP_FORMAT")]
     pub dump_format: DumpFormatArg,
     /// gzip, zstd or none, with an optional level (gzip:9, zstd:19).
-    #[arg(long, value_name = "METHOD[:LEVEL]", default_value = "zstd")]
+    #[arg(
+        long,
+        value_name = "METHOD[:LEVEL]",
+        default_value = "zstd",
+        env = "PGKEEL_COMPRESS"
+    )]
     pub compress: String,
     /// Parallel jobs for the directory format and for restores [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "PGKEEL_JOBS")]
     pub jobs: Option<u32>,
     /// How to check the backup before its manifest is written.
-    #[arg(long, value_enum, default_value_t = VerifyArg::Restore)]
+    #[arg(long, value_enum, default_value_t = VerifyArg::Restore, env = "PGKEEL_VERIFY")]
     pub verify: VerifyArg,
     /// Delete backups older than N days (after the new one is verified).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "PGKEEL_KEEP_DAYS")]
     pub keep_days: Option<u32>,
     /// Keep only the newest N good backups (after the new one is verified).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "PGKEEL_KEEP_LAST")]
     pub keep_last: Option<usize>,
     /// Show what retention would delete, and delete nothing.
     #[arg(long)]
@@ -769,7 +774,11 @@ pub struct RestoreArgs {
     pub notify: NotifyArgs,
     /// The backup: a path, s3://bucket/prefix/<id>, `latest`, or a backup id (looked up in
     /// --backups).
-    #[arg(long, value_name = "PATH|s3://…|latest|ID")]
+    #[arg(
+        long,
+        value_name = "PATH|s3://…|latest|ID",
+        env = "PGKEEL_RESTORE_FROM"
+    )]
     pub from: String,
     /// Where `latest` and ids are looked up, and where the safety backup goes.
     #[arg(
@@ -781,28 +790,34 @@ pub struct RestoreArgs {
     pub backups: String,
     /// The target database's name (or the token set by --confirm-token): nothing happens
     /// without it.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "PGKEEL_CONFIRM")]
     pub confirm: Option<String>,
     /// Require this literal (e.g. RESTORE) in --confirm instead of the database name.
     #[arg(long, value_name = "TOKEN", env = "PGKEEL_CONFIRM_TOKEN")]
     pub confirm_token: Option<String>,
     /// How the target is replaced.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Replace)]
+    #[arg(long, value_enum, default_value_t = StrategyArg::Replace, env = "PGKEEL_STRATEGY")]
     pub strategy: StrategyArg,
     /// pg_restore parallel jobs [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "PGKEEL_JOBS")]
     pub jobs: Option<u32>,
     /// Do not back up the target first (then a failed restore cannot be undone).
     #[arg(long)]
     pub no_safety_backup: bool,
     /// How the safety backup is checked before the target is touched.
-    #[arg(long, value_enum, default_value_t = VerifyArg::Restore)]
+    #[arg(long, value_enum, default_value_t = VerifyArg::Restore, env = "PGKEEL_SAFETY_VERIFY")]
     pub safety_verify: VerifyArg,
     /// Apply this directory's pending migrations after the restore.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "PGKEEL_MIGRATIONS")]
     pub migrations: Option<PathBuf>,
     /// The migration tool of --migrations [default: detected].
-    #[arg(long, value_enum, value_name = "TOOL", requires = "migrations")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TOOL",
+        requires = "migrations",
+        env = "PGKEEL_TOOL"
+    )]
     pub tool: Option<ToolArg>,
     #[command(flatten)]
     pub s3: S3Args,

@@ -85,6 +85,31 @@ pub async fn run(
             buf,
         )
     });
+    let sha = manifest
+        .files
+        .iter()
+        .find(|f| f.name == manifest.dump)
+        .or(manifest.files.first())
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    crate::report::actions::outputs(&[
+        ("backup-id", manifest.id.clone()),
+        ("path", location.clone()),
+        ("sha256", sha),
+        ("size", manifest.size.to_string()),
+        (
+            "verified",
+            (manifest.status == Status::Verified).to_string(),
+        ),
+        (
+            "restore-seconds",
+            manifest
+                .verification
+                .restore_ms
+                .map(|ms| format!("{:.1}", ms as f64 / 1000.0))
+                .unwrap_or_default(),
+        ),
+    ])?;
     render::created(&manifest, &location, &pruned, settings.dry_run, ctx, out)
         .map_err(Error::Output)?;
     Ok(Outcome::Clean)

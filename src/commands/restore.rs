@@ -200,6 +200,13 @@ pub async fn run(
     ] {
         notice.facts.push(crate::notify::Fact::new(label, value));
     }
+    crate::report::actions::outputs(&[
+        ("restored", "true".to_string()),
+        (
+            "safety-backup-id",
+            restored.safety.clone().unwrap_or_default(),
+        ),
+    ])?;
     render::restored(&restored, ctx, out).map_err(Error::Output)?;
     Ok(Outcome::Clean)
 }

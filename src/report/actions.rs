@@ -521,6 +521,22 @@ pub fn report_path(dir: Option<&std::path::Path>, file: &str) -> String {
     .unwrap_or_default()
 }
 
+/// Writes step outputs (and masks secrets) for commands that publish nothing else, such as
+/// backup and restore. Outside Actions it does nothing.
+pub fn outputs(outputs: &[(&'static str, String)]) -> Result<(), Error> {
+    let Some(ctx) = context() else {
+        return Ok(());
+    };
+    mask_secrets();
+    if let Some(path) = &ctx.output {
+        crate::github::output::append(path, outputs).map_err(|e| Error::Usage {
+            message: format!("cannot write step outputs to {}: {e}", path.display()),
+            hint: e.hint(),
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

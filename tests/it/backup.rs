@@ -1144,3 +1144,36 @@ fn backup_and_restore_are_notified() {
         "{event:#}"
     );
 }
+
+#[test]
+fn inside_github_actions_backup_writes_its_step_outputs() {
+    let dir = temp_dir();
+    let db = fixture();
+    let store = dir.path().join("backups");
+    let outputs = dir.path().join("github_output");
+    let r = run(pgkeel(dir.path())
+        .args([
+            "backup",
+            "--database-url",
+            &db.url(),
+            "--verify",
+            "list",
+            "--to",
+        ])
+        .arg(&store)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs));
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&outputs).expect("outputs written");
+    for key in [
+        "backup-id<<",
+        "path<<",
+        "sha256<<",
+        "size<<",
+        "verified<<",
+        "restore-seconds<<",
+    ] {
+        assert!(text.contains(key), "{key} missing in {text}");
+    }
+    assert!(text.contains(&format!("\n{}-", db.name)), "{text}");
+}
