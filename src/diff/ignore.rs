@@ -39,8 +39,10 @@ impl Kind {
     fn matches(self, change: &Change) -> bool {
         matches!(
             (self, change),
-            (Kind::Grants, Change::Privileges { .. })
-                | (Kind::Comments, Change::Comment { .. })
+            (
+                Kind::Grants,
+                Change::Privileges { .. } | Change::DefaultPrivileges { .. }
+            ) | (Kind::Comments, Change::Comment { .. })
                 | (Kind::Ownership, Change::Owner { .. })
                 | (Kind::ColumnOrder, Change::ColumnOrder { .. })
         )
