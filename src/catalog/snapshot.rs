@@ -75,7 +75,10 @@ mod tests {
         let snap = load_snapshot(&path).expect("loads");
         assert!(snap.schema.ranges.is_empty() && snap.schema.unmodelled.is_empty());
         assert!(snap.schema.enums[0].acl.is_empty());
-        let id = snap.schema.tables[0].columns[0].identity.as_ref().expect("identity");
+        let id = snap.schema.tables[0].columns[0]
+            .identity
+            .as_ref()
+            .expect("identity");
         assert_eq!(id.sequence, None);
     }
 }

@@ -138,6 +138,9 @@ SELECT coalesce(json_agg(json_build_object('kind', u.kind, 'name', u.name, 'defi
     FROM pg_subscription s
    WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   UNION ALL
+  SELECT 'security label', l.provider || ' on ' || l.objtype || ' ' || l.objname, l.label
+    FROM pg_seclabels l JOIN ns ON ns.oid = l.objnamespace
+  UNION ALL
   -- Properties of modelled relations that pgkeel does not migrate yet.
   SELECT 'table access method', ns.nspname || '.' || c.relname, am.amname
     FROM pg_class c JOIN ns ON ns.oid = c.relnamespace JOIN pg_am am ON am.oid = c.relam
