@@ -83,6 +83,51 @@ fn role(grantee: &str) -> String {
     }
 }
 
+/// `items` with role `old` replaced by `new` as grantee and as grantor, as ALTER … OWNER TO
+/// does to an object's privileges.
+pub fn replace_role(items: &[String], old: &str, new: &str) -> Vec<String> {
+    if old == new {
+        return items.to_vec();
+    }
+    let swap = |r: &str| {
+        if r == old {
+            new.to_string()
+        } else {
+            r.to_string()
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Some((grantee, rest)) = split_grantee(item) else {
+                return item.clone();
+            };
+            let (privs, grantor) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            let grantor = grantor.trim_matches('"').replace("\"\"", "\"");
+            let name = |r: String| {
+                if r.is_empty() {
+                    r
+                } else {
+                    acl_name(&r)
+                }
+            };
+            format!("{}={privs}/{}", name(swap(&grantee)), name(swap(&grantor)))
+        })
+        .collect()
+}
+
+/// A role name as `aclitem` text writes it: quoted only when it must be.
+fn acl_name(role: &str) -> String {
+    let plain = role
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        role.to_string()
+    } else {
+        format!("\"{}\"", role.replace('"', "\"\""))
+    }
+}
+
 /// The privilege PUBLIC holds by default on objects of this kind (`acldefault`).
 pub fn public_default(target: &Target) -> Option<char> {
     match target {

@@ -18,6 +18,38 @@ pub(super) struct Builder<'a> {
     /// Views dropped now and created again later because something they read changes.
     rebuild_views: BTreeSet<QName>,
     dropped_tables: BTreeSet<QName>,
+    /// The role taken to run the migration (and so to own what it creates): the most common
+    /// owner of both sides' objects. Objects the target gives to another role get an
+    /// explicit ALTER … OWNER TO.
+    runner: Option<String>,
+}
+
+/// The most common owner of the objects of both schemas (ties: the first by name), leaving
+/// out `pg_database_owner`, which owns `public` but runs nothing.
+fn likely_runner(from: &Schema, to: &Schema) -> Option<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in [from, to] {
+        let owners = s
+            .schemas
+            .iter()
+            .map(|n| &n.owner)
+            .chain(s.tables.iter().map(|t| &t.owner))
+            .chain(s.views.iter().map(|v| &v.owner))
+            .chain(s.sequences.iter().map(|x| &x.owner))
+            .chain(s.functions.iter().map(|f| &f.owner))
+            .chain(s.enums.iter().map(|e| &e.owner))
+            .chain(s.domains.iter().map(|d| &d.owner))
+            .chain(s.composites.iter().map(|c| &c.owner))
+            .chain(s.ranges.iter().map(|r| &r.owner));
+        for o in owners.filter(|o| o.as_str() != "pg_database_owner") {
+            *count.entry(o.as_str()).or_default() += 1;
+        }
+    }
+    let best = count.values().copied().max()?;
+    count
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(o, _)| o.to_string())
 }
 
 /// `"name" type [COLLATE] [GENERATED …] [DEFAULT …] [NOT NULL]` for CREATE TABLE / ADD COLUMN.
@@ -106,6 +138,7 @@ impl<'a> Builder<'a> {
             refusals: Vec::new(),
             rebuild_views: BTreeSet::new(),
             dropped_tables: BTreeSet::new(),
+            runner: likely_runner(from, to),
         }
     }
 
@@ -464,6 +497,34 @@ impl<'a> Builder<'a> {
                     true,
                 );
                 self.identity_sequence_acl(i, table, column);
+                // A new column's comment and grants are part of it (the diff has no separate
+                // change for them).
+                if let Some(text) = &column.comment {
+                    self.push(
+                        Metadata,
+                        i,
+                        format!(
+                            "COMMENT ON COLUMN {}.{} IS {}",
+                            table.sql(),
+                            ident(&column.name),
+                            literal(text)
+                        ),
+                        Lock::None,
+                    );
+                }
+                if !column.acl.is_empty() {
+                    let owner = self.owner_of(&Target::Relation(table.clone()));
+                    let target = Target::Column(table.clone(), column.name.clone());
+                    for sql in acl::statements(
+                        &format!("TABLE {}", table.sql()),
+                        &target,
+                        &[],
+                        &column.acl,
+                        owner.as_deref(),
+                    ) {
+                        self.push(ColumnPrivileges, i, sql, Lock::None);
+                    }
+                }
             }
             Change::DropColumn { table, column } => {
                 let kept_by_child = self.to.tables.iter().any(|t| {
@@ -510,9 +571,21 @@ impl<'a> Builder<'a> {
             Change::AddIndex { table, index } => self.add_index(i, table, index),
             Change::DropIndex { table, index } => {
                 let qn = QName::new(table.schema.clone(), index.name.clone());
+                // An index of a partitioned table goes before partitions are detached: a
+                // detached partition would keep its copy of the index.
+                let partitioned = self
+                    .from
+                    .tables
+                    .iter()
+                    .any(|t| &t.name == table && t.kind == TableKind::Partitioned);
+                let phase = if partitioned && !index.definition.starts_with("CREATE UNIQUE") {
+                    DropTriggersAndPolicies
+                } else {
+                    DropConstraintsAndIndexes
+                };
                 if self.opts.online {
                     self.push_full(
-                        DropConstraintsAndIndexes,
+                        phase,
                         i,
                         format!("DROP INDEX CONCURRENTLY {}", qn.sql()),
                         Lock::ShareUpdateExclusive,
@@ -522,7 +595,7 @@ impl<'a> Builder<'a> {
                     );
                 } else {
                     self.push(
-                        DropConstraintsAndIndexes,
+                        phase,
                         i,
                         format!("DROP INDEX {}", qn.sql()),
                         Lock::AccessExclusive,
@@ -822,6 +895,7 @@ impl<'a> Builder<'a> {
                 );
             }
         }
+        self.created_owner(i, &Target::Relation(t.name.clone()), &t.owner);
         self.created_acl(
             i,
             Phase::Metadata,
@@ -1374,6 +1448,7 @@ impl<'a> Builder<'a> {
                 Lock::None,
             );
         }
+        self.created_owner(i, &Target::Relation(v.name.clone()), &v.owner);
         self.created_acl(
             i,
             Phase::Metadata,
@@ -1629,15 +1704,17 @@ impl<'a> Builder<'a> {
     ) {
         for (table, column, array) in users {
             let new_type = format!("{}{}", ty.sql(), if *array { "[]" } else { "" });
-            let default = self
-                .to
-                .tables
-                .iter()
-                .find(|t| &t.name == table)
-                .and_then(|t| t.columns.iter().find(|c| &c.name == column))
-                .and_then(|c| c.default.clone());
+            let default_in = |s: &Schema| {
+                s.tables
+                    .iter()
+                    .find(|t| &t.name == table)
+                    .and_then(|t| t.columns.iter().find(|c| &c.name == column))
+                    .and_then(|c| c.default.clone())
+            };
+            // The old default may hold a value the new type lacks: it goes first.
+            let (old_default, default) = (default_in(self.from), default_in(self.to));
             let alter = format!("ALTER TABLE {} ALTER COLUMN {}", table.sql(), ident(column));
-            if default.is_some() {
+            if old_default.is_some() || default.is_some() {
                 self.push(
                     phase,
                     i,
@@ -1681,6 +1758,18 @@ impl<'a> Builder<'a> {
         }
         sql.push_str(&format!(" EXECUTE FUNCTION {}()", e.function));
         self.push(Phase::EventTriggers, i, sql, Lock::None);
+        if self.runner.as_deref().is_some_and(|r| r != e.owner) {
+            self.push(
+                Phase::EventTriggers,
+                i,
+                format!(
+                    "ALTER EVENT TRIGGER {} OWNER TO {}",
+                    ident(&e.name),
+                    ident(&e.owner)
+                ),
+                Lock::None,
+            );
+        }
         if e.enabled != "O" {
             self.push(
                 Phase::EventTriggers,
@@ -1732,6 +1821,7 @@ impl<'a> Builder<'a> {
             sql,
             Lock::ShareUpdateExclusive,
         );
+        self.created_owner(i, &Target::Publication(p.name.clone()), &p.owner);
         if let Some(text) = &p.comment {
             self.push(
                 Phase::Metadata,
@@ -1861,6 +1951,22 @@ impl<'a> Builder<'a> {
         acl
     }
 
+    /// ALTER … OWNER TO for an object this plan creates, when the target gives it to another
+    /// role than the one that runs the migration.
+    fn created_owner(&mut self, i: usize, target: &Target, owner: &str) {
+        if owner.is_empty() || self.runner.as_deref().is_none_or(|r| r == owner) {
+            return;
+        }
+        if let Some(what) = self.owner_target_sql(target) {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("ALTER {what} OWNER TO {}", ident(owner)),
+                Lock::AccessExclusive,
+            );
+        }
+    }
+
     /// Privileges of the identity sequence a new identity column gets.
     fn identity_sequence_acl(&mut self, i: usize, table: &QName, c: &Column) {
         let Some(id) = &c.identity else { return };
@@ -1886,7 +1992,10 @@ impl<'a> Builder<'a> {
         acl: &[String],
         owner: &str,
     ) {
-        let initial = self.initial_acl(target, owner);
+        // Created by the runner with its default privileges; ALTER OWNER then hands the
+        // runner's entries to the owner.
+        let creator = self.runner.clone().unwrap_or_else(|| owner.to_string());
+        let initial = acl::replace_role(&self.initial_acl(target, &creator), &creator, owner);
         if acl.is_empty() && initial.is_empty() {
             return;
         }
@@ -2076,6 +2185,7 @@ impl<'a> Builder<'a> {
         acl: &[String],
         owner: &str,
     ) {
+        self.created_owner(i, &target, owner);
         if let Some(text) = comment {
             let what = self.target_sql(&target);
             self.push(
@@ -2222,6 +2332,7 @@ impl<'a> Builder<'a> {
         self.rebuild_dependent_views(changes);
         self.order_tables();
         self.order_views();
+        self.order_types(changes);
         self.steps.sort_by_key(|(phase, order, _)| (*phase, *order));
         (
             self.steps.into_iter().map(|(_, _, s)| s).collect(),
@@ -2339,6 +2450,34 @@ impl<'a> Builder<'a> {
                             .map(|q| depth(from, &q))
                             .unwrap_or(0)
                     }
+                    _ => 0,
+                };
+                (phase, key, order, step)
+            })
+            .collect();
+        keyed.sort_by_key(|(phase, key, order, _)| (*phase, *key, *order));
+        self.steps = keyed
+            .into_iter()
+            .enumerate()
+            .map(|(n, (phase, _, _, step))| (phase, n, step))
+            .collect();
+    }
+
+    /// Types in dependency order within their phases (a domain over an enum, a composite
+    /// holding a range, …): creates dependencies first, drops dependents first.
+    fn order_types(&mut self, changes: &[Change]) {
+        let (to_rank, from_rank) = (type_ranks(self.to), type_ranks(self.from));
+        let mut keyed: Vec<(Phase, usize, usize, Step)> = self
+            .steps
+            .drain(..)
+            .map(|(phase, order, step)| {
+                let ty = changes.get(step.change).and_then(type_of_change);
+                let rank = |ranks: &BTreeMap<QName, usize>| {
+                    ty.and_then(|q| ranks.get(q).copied()).unwrap_or(0)
+                };
+                let key = match phase {
+                    Phase::CreateTypes | Phase::CreateLateTypes => rank(&to_rank),
+                    Phase::DropTypes => 1000 - rank(&from_rank).min(1000),
                     _ => 0,
                 };
                 (phase, key, order, step)
@@ -2700,4 +2839,82 @@ fn publication_options(p: &Publication, generated_columns: bool) -> String {
         ));
     }
     s
+}
+
+/// The type a type-level change is about.
+fn type_of_change(c: &Change) -> Option<&QName> {
+    match c {
+        Change::CreateEnum(e) | Change::DropEnum(e) => Some(&e.name),
+        Change::RecreateEnum { to, .. } => Some(&to.name),
+        Change::AddEnumValue { ty, .. } => Some(ty),
+        Change::CreateDomain(d) | Change::DropDomain(d) => Some(&d.name),
+        Change::AlterDomain { to, .. } => Some(&to.name),
+        Change::CreateComposite(t) | Change::DropComposite(t) => Some(&t.name),
+        Change::RecreateComposite { to, .. } => Some(&to.name),
+        Change::CreateRange(r) | Change::DropRange(r) => Some(&r.name),
+        Change::RecreateRange { to, .. } => Some(&to.name),
+        _ => None,
+    }
+}
+
+/// Depth of each user type in the "is built from" graph: 0 for types built only from others
+/// outside the schema, 1 + the deepest part otherwise.
+fn type_ranks(s: &Schema) -> BTreeMap<QName, usize> {
+    let mut parts: BTreeMap<QName, Vec<&str>> = BTreeMap::new();
+    for e in &s.enums {
+        parts.insert(e.name.clone(), vec![]);
+    }
+    for d in &s.domains {
+        parts.insert(d.name.clone(), vec![d.base_type.as_str()]);
+    }
+    for c in &s.composites {
+        parts.insert(
+            c.name.clone(),
+            c.attributes.iter().map(|a| a.definition.as_str()).collect(),
+        );
+    }
+    for r in &s.ranges {
+        parts.insert(r.name.clone(), vec![r.subtype.as_str()]);
+    }
+    let names: Vec<QName> = parts.keys().cloned().collect();
+    let deps: BTreeMap<QName, Vec<QName>> = parts
+        .iter()
+        .map(|(q, texts)| {
+            let uses = names
+                .iter()
+                .filter(|n| *n != q && texts.iter().any(|t| mentions_type(t, n)))
+                .cloned()
+                .collect();
+            (q.clone(), uses)
+        })
+        .collect();
+    fn visit(
+        q: &QName,
+        deps: &BTreeMap<QName, Vec<QName>>,
+        rank: &mut BTreeMap<QName, usize>,
+        depth: usize,
+    ) -> usize {
+        if let Some(r) = rank.get(q) {
+            return *r;
+        }
+        let r = if depth > 64 {
+            0
+        } else {
+            deps.get(q)
+                .map(|ds| {
+                    ds.iter()
+                        .map(|d| visit(d, deps, rank, depth + 1) + 1)
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0)
+        };
+        rank.insert(q.clone(), r);
+        r
+    }
+    let mut rank = BTreeMap::new();
+    for q in &names {
+        visit(q, &deps, &mut rank, 0);
+    }
+    rank
 }
