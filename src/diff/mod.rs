@@ -262,6 +262,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     out,
                 );
                 acl(Target::Relation(a.name.clone()), &a.acl, &b.acl, out);
+                view_columns(a, b, out);
             }
         },
         Change::CreateView,
@@ -360,6 +361,25 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     default_privileges(&from.default_privileges, &to.default_privileges, &mut out);
     unmodelled(&from.unmodelled, &to.unmodelled, &mut out);
     out
+}
+
+/// Comments and privileges of a view's columns (the view itself is unchanged).
+fn view_columns(a: &View, b: &View, out: &mut Vec<Change>) {
+    let names: BTreeSet<&str> = a
+        .columns
+        .iter()
+        .chain(&b.columns)
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in names {
+        let find = |v: &View| v.columns.iter().find(|c| c.name == name).cloned();
+        let (x, y) = (find(a), find(b));
+        let target = Target::Column(a.name.clone(), name.to_string());
+        let comment_of = |c: &Option<ViewColumn>| c.as_ref().and_then(|c| c.comment.clone());
+        let acl_of = |c: &Option<ViewColumn>| c.as_ref().map(|c| c.acl.clone()).unwrap_or_default();
+        comment(target.clone(), &comment_of(&x), &comment_of(&y), out);
+        acl(target, &acl_of(&x), &acl_of(&y), out);
+    }
 }
 
 /// Default privileges by (role, schema, object type). A missing global entry means the

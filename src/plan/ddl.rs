@@ -19,16 +19,20 @@ pub(super) struct Builder<'a> {
     rebuild_views: BTreeSet<QName>,
     dropped_tables: BTreeSet<QName>,
     /// The role taken to run the migration (and so to own what it creates): the most common
-    /// owner of both sides' objects. Objects the target gives to another role get an
+    /// owner of the existing objects. Objects the target gives to another role get an
     /// explicit ALTER … OWNER TO.
     runner: Option<String>,
 }
 
-/// The most common owner of the objects of both schemas (ties: the first by name), leaving
-/// out `pg_database_owner`, which owns `public` but runs nothing.
+/// The most common owner of the objects the migration starts from (else of the target's),
+/// ties to the first by name, leaving out `pg_database_owner`, which owns `public` but runs
+/// nothing.
 fn likely_runner(from: &Schema, to: &Schema) -> Option<String> {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for s in [from, to] {
+        if !count.is_empty() {
+            break;
+        }
         let owners = s
             .schemas
             .iter()
@@ -661,10 +665,12 @@ impl<'a> Builder<'a> {
             }
             Change::ReplaceFunction { from, to } => {
                 // CREATE OR REPLACE cannot change the result type, the kind or parameter names.
-                if from.result != to.result
+                // Nor remove a parameter's default.
+                let recreated = from.result != to.result
                     || from.kind != to.kind
                     || from.arguments != to.arguments
-                {
+                    || parameter_defaults(&to.definition) < parameter_defaults(&from.definition);
+                if recreated {
                     self.push(DropViews, i, drop_function(from), Lock::None);
                 }
                 self.push(
@@ -673,6 +679,15 @@ impl<'a> Builder<'a> {
                     format!("{};", strip_semicolon(&to.definition)),
                     Lock::None,
                 );
+                if recreated {
+                    // A new function: the old one's comment and grants went with it.
+                    let target = Target::Function {
+                        name: to.name.clone(),
+                        arguments: to.arguments.clone(),
+                        procedure: to.kind == "p",
+                    };
+                    self.created_metadata(i, target, &to.comment, &to.acl, &to.owner);
+                }
             }
             Change::CreateEventTrigger(e) => self.create_event_trigger(i, e),
             Change::DropEventTrigger(e) => self.push(
@@ -1448,6 +1463,33 @@ impl<'a> Builder<'a> {
                 Lock::None,
             );
         }
+        for c in &v.columns {
+            if let Some(text) = &c.comment {
+                self.push(
+                    Phase::Metadata,
+                    i,
+                    format!(
+                        "COMMENT ON COLUMN {}.{} IS {}",
+                        v.name.sql(),
+                        ident(&c.name),
+                        literal(text)
+                    ),
+                    Lock::None,
+                );
+            }
+            if !c.acl.is_empty() {
+                let target = Target::Column(v.name.clone(), c.name.clone());
+                for sql in acl::statements(
+                    &format!("TABLE {}", v.name.sql()),
+                    &target,
+                    &[],
+                    &c.acl,
+                    Some(&v.owner),
+                ) {
+                    self.push(Phase::ColumnPrivileges, i, sql, Lock::None);
+                }
+            }
+        }
         self.created_owner(i, &Target::Relation(v.name.clone()), &v.owner);
         self.created_acl(
             i,
@@ -1473,6 +1515,20 @@ impl<'a> Builder<'a> {
     }
 
     fn recreate_enum(&mut self, i: usize, from: &EnumType, to: &EnumType) {
+        // The old type is renamed away: whatever else is built on it would stay on it.
+        let dependents = self.type_dependents(&from.name);
+        if !dependents.is_empty() {
+            self.refuse(
+                format!("enum {}", to.name),
+                format!(
+                    "its values are removed or reordered while {} use{} it; rebuild {} in a migration you write",
+                    dependents.join(", "),
+                    if dependents.len() == 1 { "s" } else { "" },
+                    if dependents.len() == 1 { "it" } else { "them" }
+                ),
+            );
+            return;
+        }
         let users = self.type_users(&to.name);
         let tmp = QName::new(
             to.name.schema.clone(),
@@ -2917,4 +2973,10 @@ fn type_ranks(s: &Schema) -> BTreeMap<QName, usize> {
         visit(q, &deps, &mut rank, 0);
     }
     rank
+}
+
+/// How many parameters have a default, from the header `pg_get_functiondef` writes.
+fn parameter_defaults(definition: &str) -> usize {
+    let header = definition.lines().next().unwrap_or("");
+    header.matches(" DEFAULT ").count()
 }
