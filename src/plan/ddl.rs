@@ -18,6 +18,8 @@ pub(super) struct Builder<'a> {
     /// Views dropped now and created again later because something they read changes.
     rebuild_views: BTreeSet<QName>,
     dropped_tables: BTreeSet<QName>,
+    /// Domains created again (over a rebuilt enum) in their target form.
+    rebuilt_domains: BTreeSet<QName>,
     /// The role taken to run the migration (and so to own what it creates): the most common
     /// owner of the existing objects. Objects the target gives to another role get an
     /// explicit ALTER … OWNER TO.
@@ -142,6 +144,7 @@ impl<'a> Builder<'a> {
             refusals: Vec::new(),
             rebuild_views: BTreeSet::new(),
             dropped_tables: BTreeSet::new(),
+            rebuilt_domains: BTreeSet::new(),
             runner: likely_runner(from, to),
         }
     }
@@ -323,7 +326,11 @@ impl<'a> Builder<'a> {
                 format!("DROP DOMAIN {}", d.name.sql()),
                 Lock::None,
             ),
-            Change::AlterDomain { from, to } => self.alter_domain(i, from, to),
+            Change::AlterDomain { from, to } => {
+                if !self.rebuilt_domains.contains(&to.name) {
+                    self.alter_domain(i, from, to)
+                }
+            }
             Change::CreateComposite(c) => {
                 self.push(CreateTypes, i, create_composite(c), Lock::None);
                 self.created_metadata(i, Target::Type(c.name.clone()), &c.comment, &c.acl, &c.owner);
@@ -1515,8 +1522,31 @@ impl<'a> Builder<'a> {
     }
 
     fn recreate_enum(&mut self, i: usize, from: &EnumType, to: &EnumType) {
-        // The old type is renamed away: whatever else is built on it would stay on it.
-        let dependents = self.type_dependents(&from.name);
+        // The old type is renamed away: whatever else is built on it would stay on it. Domains
+        // directly over it are rebuilt with it (when nothing is built on them in turn); any
+        // other dependent is refused.
+        let domains: Vec<(Domain, Domain)> = self
+            .from
+            .domains
+            .iter()
+            .filter(|d| mentions_type(&d.base_type, &from.name))
+            .filter_map(|d| {
+                let new = self.to.domains.iter().find(|n| n.name == d.name)?;
+                mentions_type(&new.base_type, &to.name).then(|| (d.clone(), new.clone()))
+            })
+            .collect();
+        let mut dependents: Vec<String> = self
+            .type_dependents(&from.name)
+            .into_iter()
+            .filter(|d| {
+                !domains
+                    .iter()
+                    .any(|(x, _)| *d == format!("domain {}", x.name))
+            })
+            .collect();
+        for (d, _) in &domains {
+            dependents.extend(self.type_dependents(&d.name));
+        }
         if !dependents.is_empty() {
             self.refuse(
                 format!("enum {}", to.name),
@@ -1530,10 +1560,13 @@ impl<'a> Builder<'a> {
             return;
         }
         let users = self.type_users(&to.name);
-        let tmp = QName::new(
-            to.name.schema.clone(),
-            format!("{}__pgkeel_old", truncate(&to.name.name, 50)),
-        );
+        let old_name = |q: &QName| {
+            QName::new(
+                q.schema.clone(),
+                format!("{}__pgkeel_old", truncate(&q.name, 50)),
+            )
+        };
+        let tmp = old_name(&to.name);
         self.push(
             Phase::CreateTypes,
             i,
@@ -1544,6 +1577,18 @@ impl<'a> Builder<'a> {
             ),
             Lock::None,
         );
+        for (d, _) in &domains {
+            self.push(
+                Phase::CreateTypes,
+                i,
+                format!(
+                    "ALTER DOMAIN {} RENAME TO {}",
+                    d.name.sql(),
+                    ident(&old_name(&d.name).name)
+                ),
+                Lock::None,
+            );
+        }
         self.push(
             Phase::CreateTypes,
             i,
@@ -1558,7 +1603,31 @@ impl<'a> Builder<'a> {
             &to.acl,
             &to.owner,
         );
+        for (_, d) in &domains {
+            // Created as the target defines it: its own changes are made here.
+            self.rebuilt_domains.insert(d.name.clone());
+            self.push(Phase::CreateTypes, i, create_domain(d), Lock::None);
+            self.created_metadata(
+                i,
+                Target::Domain(d.name.clone()),
+                &d.comment,
+                &d.acl,
+                &d.owner,
+            );
+        }
         self.convert_columns(i, Phase::CreateTypes, &users, &to.name);
+        for (d, _) in &domains {
+            let users = self.type_users(&d.name);
+            self.convert_columns(i, Phase::CreateTypes, &users, &d.name);
+        }
+        for (d, _) in &domains {
+            self.push(
+                Phase::DropTypes,
+                i,
+                format!("DROP DOMAIN {}", old_name(&d.name).sql()),
+                Lock::None,
+            );
+        }
         self.push(
             Phase::DropTypes,
             i,
@@ -1853,16 +1922,16 @@ impl<'a> Builder<'a> {
         if p.all_tables {
             sql.push_str(" FOR ALL TABLES");
         } else {
-            let members: Vec<String> = p
-                .tables
-                .iter()
-                .map(publication_table)
-                .chain(
-                    p.schemas
-                        .iter()
-                        .map(|s| format!("TABLES IN SCHEMA {}", ident(s))),
-                )
-                .collect();
+            // One TABLE keyword for the whole list: PostgreSQL 14 knows no other form.
+            let mut members = Vec::new();
+            if !p.tables.is_empty() {
+                let tables: Vec<String> = p.tables.iter().map(publication_table).collect();
+                members.push(format!("TABLE {}", tables.join(", ")));
+            }
+            if !p.schemas.is_empty() {
+                let schemas: Vec<String> = p.schemas.iter().map(|s| ident(s)).collect();
+                members.push(format!("TABLES IN SCHEMA {}", schemas.join(", ")));
+            }
             if !members.is_empty() {
                 sql.push_str(&format!(" FOR {}", members.join(", ")));
             }
@@ -1945,7 +2014,10 @@ impl<'a> Builder<'a> {
                 self.push(
                     Phase::CreateTriggersAndPolicies,
                     i,
-                    format!("ALTER PUBLICATION {name} ADD {}", publication_table(t)),
+                    format!(
+                        "ALTER PUBLICATION {name} ADD TABLE {}",
+                        publication_table(t)
+                    ),
                     Lock::ShareUpdateExclusive,
                 );
             }
@@ -2425,6 +2497,11 @@ impl<'a> Builder<'a> {
                     for (t, _, _) in self.type_users(&to.name) {
                         touched.insert(t);
                     }
+                    for d in &self.rebuilt_domains {
+                        for (t, _, _) in self.type_users(d) {
+                            touched.insert(t);
+                        }
+                    }
                 }
                 Change::RecreateRange { to, .. } => {
                     for (t, _, _) in self.type_users(&to.name) {
@@ -2857,9 +2934,9 @@ fn event_trigger_enable_sql(name: &str, state: &str) -> String {
     format!("ALTER EVENT TRIGGER {} {what}", ident(name))
 }
 
-/// `TABLE "s"."t" ("a", "b") WHERE (…)`.
+/// `"s"."t" ("a", "b") WHERE (…)`, after a TABLE keyword.
 fn publication_table(t: &PublicationTable) -> String {
-    let mut s = format!("TABLE {}", t.table.sql());
+    let mut s = t.table.sql();
     if !t.columns.is_empty() {
         let cols: Vec<String> = t.columns.iter().map(|c| ident(c)).collect();
         s.push_str(&format!(" ({})", cols.join(", ")));

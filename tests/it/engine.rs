@@ -282,7 +282,6 @@ const KNOWN_LIMITATIONS: &[(&str, &str, &str)] = &[
     ("engine/domain_collation", "a.sql → b.sql", "refused: a domain's collation cannot be altered in place"),
     ("engine/domain_collation", "b.sql → a.sql", "refused: a domain's collation cannot be altered in place"),
     ("engine/enum_recreate_with_view", "a.sql → b.sql", "refused: rebuilding an enum does not yet recreate functions whose signatures use it"),
-    ("engine/enum_in_domain_add_value", "b.sql → a.sql", "refused: removing an enum value rebuilds the enum, and a domain over it would have to be rebuilt too"),
     ("engine/ext_hstore_drop", "b.sql → a.sql", "a type change with no cast (jsonb → hstore) is planned instead of refused"),
     ("engine/fn_used_in_default", "a.sql → b.sql", "a function whose result type changes is dropped while a column default still uses it"),
     ("engine/fn_used_in_default", "b.sql → a.sql", "a function whose result type changes is dropped while a column default still uses it"),
