@@ -150,9 +150,9 @@ SELECT coalesce(json_agg(json_build_object('kind', u.kind, 'name', u.name, 'defi
     FROM pg_class c JOIN ns ON ns.oid = c.relnamespace JOIN pg_tablespace t ON t.oid = c.reltablespace
    WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
   UNION ALL
-  SELECT 'column compression', ns.nspname || '.' || c.relname || '.' || a.attname, (to_jsonb(a)->>'attcompression')
+  SELECT 'column compression', ns.nspname || '.' || c.relname || '.' || a.attname, a.attcompression::text
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND coalesce(to_jsonb(a)->>'attcompression', '') NOT IN ('', E'\\u0000')
+   WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attcompression <> ''
   UNION ALL
   SELECT 'column options', ns.nspname || '.' || c.relname || '.' || a.attname, array_to_string(a.attoptions, ',')
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
