@@ -6,6 +6,12 @@
 //! never written. Objects that belong to extensions are left out (`pg_depend` deptype `e`);
 //! the extension itself is what is compared.
 //!
+//! Database-wide objects come with the schemas they touch: event triggers whose function is in
+//! a compared schema, every publication (with its members in compared schemas), global default
+//! privileges and those of compared schemas. Kinds pgkeel does not model (foreign tables, text
+//! search objects, operators, casts, aggregates, rules, …) are still listed by kind, name and
+//! a name-based definition (`unmodelled.sql`), so a difference in them is never silently equal.
+//!
 //! Used by `inspect`, `diff`, `drift`, deploy verification and backup verification.
 
 pub mod model;
@@ -46,68 +52,110 @@ const NAMESPACES: &str = include_str!("queries/namespaces.sql");
 struct Query {
     kind: &'static str,
     sql: &'static str,
+    /// The text for servers older than PostgreSQL 15, when their catalogs lack what `sql` reads.
+    before_15: Option<&'static str>,
 }
 
-const QUERIES: [Query; 15] = [
+const QUERIES: [Query; 20] = [
     Query {
         kind: "collations",
         sql: include_str!("queries/collations.sql"),
+        before_15: None,
     },
     Query {
         kind: "schemas",
         sql: include_str!("queries/schemas.sql"),
+        before_15: None,
     },
     Query {
         kind: "extensions",
         sql: include_str!("queries/extensions.sql"),
+        before_15: None,
     },
     Query {
         kind: "enums",
         sql: include_str!("queries/enums.sql"),
+        before_15: None,
     },
     Query {
         kind: "domains",
         sql: include_str!("queries/domains.sql"),
+        before_15: None,
     },
     Query {
         kind: "composite types",
         sql: include_str!("queries/composites.sql"),
+        before_15: None,
     },
     Query {
         kind: "sequences",
         sql: include_str!("queries/sequences.sql"),
+        before_15: None,
     },
     Query {
         kind: "tables",
         sql: include_str!("queries/tables.sql"),
+        before_15: None,
     },
     Query {
         kind: "columns",
         sql: include_str!("queries/columns.sql"),
+        before_15: None,
     },
     Query {
         kind: "constraints",
         sql: include_str!("queries/constraints.sql"),
+        before_15: None,
     },
     Query {
         kind: "indexes",
         sql: include_str!("queries/indexes.sql"),
+        before_15: None,
     },
     Query {
         kind: "triggers",
         sql: include_str!("queries/triggers.sql"),
+        before_15: None,
     },
     Query {
         kind: "policies",
         sql: include_str!("queries/policies.sql"),
+        before_15: None,
     },
     Query {
         kind: "views",
         sql: include_str!("queries/views.sql"),
+        before_15: None,
     },
     Query {
         kind: "functions",
         sql: include_str!("queries/functions.sql"),
+        before_15: None,
+    },
+    Query {
+        kind: "range types",
+        sql: include_str!("queries/ranges.sql"),
+        before_15: None,
+    },
+    Query {
+        kind: "event triggers",
+        sql: include_str!("queries/event_triggers.sql"),
+        before_15: None,
+    },
+    Query {
+        kind: "publications",
+        sql: include_str!("queries/publications.sql"),
+        before_15: Some(include_str!("queries/publications_14.sql")),
+    },
+    Query {
+        kind: "default privileges",
+        sql: include_str!("queries/default_privileges.sql"),
+        before_15: None,
+    },
+    Query {
+        kind: "unmodelled objects",
+        sql: include_str!("queries/unmodelled.sql"),
+        before_15: None,
     },
 ];
 
@@ -140,11 +188,20 @@ pub async fn introspect_in_transaction(
             source: Box::new(DbError::from(e)),
         }
     };
+    let version: i32 = pg
+        .query_one("SELECT current_setting('server_version_num')::int4", &[])
+        .await
+        .map_err(query_err("the server version"))?
+        .get(0);
     let include = filter.include.clone();
     let exclude = filter.exclude.clone();
     // Pipelined: every query is sent before the first answer is read.
     let futures = QUERIES.iter().map(|q| {
-        let sql = format!("{NAMESPACES}{}", q.sql);
+        let text = match q.before_15 {
+            Some(old) if version < 150000 => old,
+            _ => q.sql,
+        };
+        let sql = format!("{NAMESPACES}{text}");
         let include = include.clone();
         let exclude = exclude.clone();
         async move {
@@ -157,9 +214,22 @@ pub async fn introspect_in_transaction(
     });
     let results = futures_join_all(futures).await;
     let mut json: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut errors = Vec::new();
     for r in results {
-        let (kind, text) = r?;
-        json.insert(kind, text);
+        match r {
+            Ok((kind, text)) => {
+                json.insert(kind, text);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    // The query that failed, not the ones the aborted transaction refused after it.
+    let aborted = |e: &CatalogError| matches!(e, CatalogError::Query { source, .. } if source.sqlstate == "25P02");
+    if let Some(at) = errors.iter().position(|e| !aborted(e)) {
+        return Err(errors.swap_remove(at));
+    }
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
     }
     assemble(&json)
 }
@@ -253,6 +323,11 @@ fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogErro
         tables,
         views,
         functions: decode(json, "functions")?,
+        ranges: decode(json, "range types")?,
+        event_triggers: decode(json, "event triggers")?,
+        publications: decode(json, "publications")?,
+        default_privileges: decode(json, "default privileges")?,
+        unmodelled: decode(json, "unmodelled objects")?,
     };
     canonicalize(&mut schema);
     Ok(schema)
@@ -272,6 +347,17 @@ pub fn canonicalize(s: &mut Schema) {
     s.views.sort_by(|a, b| a.name.cmp(&b.name));
     s.functions
         .sort_by(|a, b| (&a.name, &a.argument_types).cmp(&(&b.name, &b.argument_types)));
+    s.ranges.sort_by(|a, b| a.name.cmp(&b.name));
+    s.event_triggers.sort_by(|a, b| a.name.cmp(&b.name));
+    s.publications.sort_by(|a, b| a.name.cmp(&b.name));
+    for p in &mut s.publications {
+        p.tables.sort_by(|a, b| a.table.cmp(&b.table));
+        p.schemas.sort();
+    }
+    s.default_privileges.sort_by(|a, b| {
+        (&a.role, &a.schema, &a.object_type).cmp(&(&b.role, &b.schema, &b.object_type))
+    });
+    s.unmodelled.sort();
     for t in &mut s.tables {
         t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));

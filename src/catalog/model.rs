@@ -23,6 +23,23 @@ pub struct Schema {
     pub tables: Vec<Table>,
     pub views: Vec<View>,
     pub functions: Vec<Function>,
+    /// Range types (`CREATE TYPE … AS RANGE`). Added after format 1 was published: absent in
+    /// older snapshots, which had none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<RangeType>,
+    /// Event triggers whose function lives in a compared schema (they are database-wide).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_triggers: Vec<EventTrigger>,
+    /// Publications (database-wide); members are limited to the compared schemas.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publications: Vec<Publication>,
+    /// `ALTER DEFAULT PRIVILEGES` entries: global ones, and those of compared schemas.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_privileges: Vec<DefaultPrivileges>,
+    /// Objects of kinds pgkeel does not model, by kind and name, so that a difference in them
+    /// is reported and refused rather than silently ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// A qualified object name.
@@ -98,6 +115,8 @@ pub struct EnumType {
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +135,8 @@ pub struct Domain {
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +154,8 @@ pub struct CompositeType {
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,6 +330,23 @@ pub struct Identity {
     pub max: i64,
     pub cache: i64,
     pub cycle: bool,
+    /// Name of the identity sequence (in the table's schema), for its privileges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+    /// Privileges on the identity sequence (default privileges on sequences give it some).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
+}
+
+impl Identity {
+    /// The identity without its sequence's name and privileges: what ALTER … IDENTITY sets.
+    pub fn definition(&self) -> Identity {
+        Identity {
+            sequence: None,
+            acl: vec![],
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -375,7 +415,19 @@ pub struct View {
     /// INSTEAD OF (and other) triggers on the view.
     #[serde(default)]
     pub triggers: Vec<Trigger>,
+    /// Columns with a comment or privileges of their own (the others have nothing to keep).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<ViewColumn>,
     pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -410,6 +462,114 @@ impl Function {
     pub fn signature_sql(&self) -> String {
         format!("{}({})", self.name.sql(), self.arguments)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeType {
+    #[serde(flatten)]
+    pub name: QName,
+    /// `format_type` of the subtype.
+    pub subtype: String,
+    /// Qualified operator class, only when it is not the subtype's default B-tree class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype_opclass: Option<String>,
+    /// Qualified collation, only when it differs from the subtype's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// Qualified name of the canonical function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    /// Qualified name of the subtype difference function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype_diff: Option<String>,
+    /// Qualified name of the multirange type (PostgreSQL 14+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multirange: Option<String>,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTrigger {
+    pub name: String,
+    /// `ddl_command_start`, `ddl_command_end`, `sql_drop`, `table_rewrite`, `login`.
+    pub event: String,
+    /// The `WHEN TAG IN (…)` filter, in the order it was written; empty: every command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Qualified, quoted function name (event trigger functions take no arguments).
+    pub function: String,
+    /// `O` origin (enabled), `D` disabled, `R` replica, `A` always.
+    pub enabled: String,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    pub name: String,
+    /// `FOR ALL TABLES`.
+    pub all_tables: bool,
+    /// `FOR TABLE …` members, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<PublicationTable>,
+    /// `FOR TABLES IN SCHEMA …` members (PostgreSQL 15+), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<String>,
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+    pub via_root: bool,
+    /// `publish_generated_columns = stored` (PostgreSQL 18); `None`: not published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_columns: Option<String>,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicationTable {
+    pub table: QName,
+    /// The column list (PostgreSQL 15+), in column order; empty: every column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The `WHERE` row filter (PostgreSQL 15+), deparsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
+}
+
+/// One `pg_default_acl` entry: privileges given to objects `role` creates later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultPrivileges {
+    pub role: String,
+    /// `None`: every schema (replaces the built-in defaults); `Some`: added in that schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+    pub object_type: String,
+    pub acl: Vec<String>,
+    /// The built-in default of this kind of object for `role` (`acldefault`): what removing
+    /// a global entry returns to, and what a schema's entry adds to when there is no global one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub builtin: Vec<String>,
+}
+
+/// An object of a kind pgkeel does not migrate, as found in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unmodelled {
+    /// e.g. `text search configuration`, `cast`, `foreign table`.
+    pub kind: String,
+    /// Its identity, e.g. `public.english_nostop` or `(text AS public.t)`.
+    pub name: String,
+    /// Enough of its definition to tell two versions apart (names, not OIDs).
+    #[serde(default)]
+    pub definition: String,
 }
 
 /// A snapshot file: the schema plus what it was taken from.

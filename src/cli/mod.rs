@@ -317,7 +317,7 @@ pub struct DriftArgs {
     /// wildcards (repeatable); counted in the report.
     #[arg(long = "ignore", value_name = "PATTERN")]
     pub ignore_objects: Vec<String>,
-    /// Ignore a kind of drift: grants, comments, ownership, column-order (repeatable).
+    /// Ignore a kind of drift: grants, comments, ownership, column-order, unmodelled (repeatable).
     #[arg(long = "ignore-kind", value_name = "KIND")]
     pub ignore_kinds: Vec<String>,
     /// Also write drift-report.json, drift-report.md and drift.sql here.

@@ -488,7 +488,7 @@ pub fn drift(args: &DriftArgs, file: &Loaded) -> Result<drift::Settings, Error> 
         kinds.push(
             crate::diff::ignore::Kind::from_name(name).ok_or_else(|| Error::Usage {
                 message: format!("unknown drift kind `{name}`"),
-                hint: Some("use grants, comments, ownership or column-order".into()),
+                hint: Some("use grants, comments, ownership, column-order or unmodelled".into()),
             })?,
         );
     }

@@ -48,7 +48,7 @@ pub struct DriftIgnore {
     /// `schema.name` patterns with `*` and `?`.
     #[serde(default)]
     pub objects: Vec<String>,
-    /// grants, comments, ownership, column-order.
+    /// grants, comments, ownership, column-order, unmodelled.
     #[serde(default)]
     pub kinds: Vec<String>,
 }

@@ -26,6 +26,8 @@ pub enum Target {
         arguments: String,
         procedure: bool,
     },
+    EventTrigger(String),
+    Publication(String),
 }
 
 /// A schema difference.
@@ -66,6 +68,13 @@ pub enum Change {
     RecreateComposite {
         from: CompositeType,
         to: CompositeType,
+    },
+    CreateRange(RangeType),
+    DropRange(RangeType),
+    /// Subtype, operator class, collation or functions changed: the type is rebuilt.
+    RecreateRange {
+        from: RangeType,
+        to: RangeType,
     },
     CreateSequence(Sequence),
     DropSequence(Sequence),
@@ -165,6 +174,38 @@ pub enum Change {
         from: Function,
         to: Function,
     },
+    CreateEventTrigger(EventTrigger),
+    DropEventTrigger(EventTrigger),
+    EventTriggerEnabled {
+        name: String,
+        from: String,
+        to: String,
+    },
+    CreatePublication(Publication),
+    DropPublication(Publication),
+    /// Members or options changed (altered in place unless FOR ALL TABLES changes).
+    AlterPublication {
+        from: Publication,
+        to: Publication,
+    },
+    /// `ALTER DEFAULT PRIVILEGES [FOR ROLE role] [IN SCHEMA schema]`: effective privileges
+    /// (a missing global entry stands for the built-in default).
+    DefaultPrivileges {
+        role: String,
+        schema: Option<String>,
+        /// `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+        object_type: String,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    /// An object of a kind pgkeel does not migrate differs (`None`: absent on that side).
+    /// Reported, and refused by the plan: never silently equal.
+    NotMigrated {
+        kind: String,
+        name: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
     Comment {
         target: Target,
         from: Option<String>,
@@ -257,6 +298,18 @@ impl Change {
             Change::CreateComposite(c) => format!("added type {}", c.name),
             Change::DropComposite(c) => format!("removed type {}", c.name),
             Change::RecreateComposite { to, .. } => format!("modified type {}", to.name),
+            Change::CreateRange(r) => format!("added range type {} ({})", r.name, r.subtype),
+            Change::DropRange(r) => format!("removed range type {}", r.name),
+            Change::RecreateRange { from, to } => {
+                if from.subtype != to.subtype {
+                    format!(
+                        "modified range type {}: subtype {} → {}",
+                        to.name, from.subtype, to.subtype
+                    )
+                } else {
+                    format!("modified range type {}", to.name)
+                }
+            }
             Change::CreateSequence(s) => format!("added sequence {}", s.name),
             Change::DropSequence(s) => format!("removed sequence {}", s.name),
             Change::AlterSequence { to, .. } => format!("modified sequence {}", to.name),
@@ -363,12 +416,65 @@ impl Change {
             Change::ReplaceFunction { to, .. } => {
                 format!("modified function {}({})", to.name, to.arguments)
             }
+            Change::CreateEventTrigger(e) => {
+                format!("added event trigger {} on {}", e.name, e.event)
+            }
+            Change::DropEventTrigger(e) => format!("removed event trigger {}", e.name),
+            Change::EventTriggerEnabled { name, to, .. } => format!(
+                "event trigger {name} {}",
+                match to.as_str() {
+                    "D" => "disabled",
+                    "R" => "enabled for replicas only",
+                    "A" => "enabled always",
+                    _ => "enabled",
+                }
+            ),
+            Change::CreatePublication(p) => format!("added publication {}", p.name),
+            Change::DropPublication(p) => format!("removed publication {}", p.name),
+            Change::AlterPublication { to, .. } => format!("modified publication {}", to.name),
+            Change::DefaultPrivileges {
+                role,
+                schema,
+                object_type,
+                ..
+            } => format!(
+                "default privileges on {} created by {role}{}",
+                default_object_kind(object_type).to_lowercase(),
+                schema
+                    .as_ref()
+                    .map(|s| format!(" in schema {s}"))
+                    .unwrap_or_default()
+            ),
+            Change::NotMigrated {
+                kind,
+                name,
+                from,
+                to,
+            } => format!(
+                "{} {kind} {name} (not migrated by pgkeel)",
+                match (from, to) {
+                    (None, _) => "added",
+                    (_, None) => "removed",
+                    _ => "modified",
+                }
+            ),
             Change::Comment { target, .. } => format!("comment on {}", target_name(target)),
             Change::Owner { target, from, to } => {
                 format!("owner of {} {from} → {to}", target_name(target))
             }
             Change::Privileges { target, .. } => format!("privileges on {}", target_name(target)),
         }
+    }
+}
+
+/// `pg_default_acl.defaclobjtype` → the keyword of `ALTER DEFAULT PRIVILEGES … ON …`.
+pub fn default_object_kind(code: &str) -> &'static str {
+    match code {
+        "S" => "SEQUENCES",
+        "f" => "FUNCTIONS",
+        "T" => "TYPES",
+        "n" => "SCHEMAS",
+        _ => "TABLES",
     }
 }
 
@@ -395,5 +501,7 @@ pub(crate) fn target_name(t: &Target) -> String {
         Target::Function {
             name, arguments, ..
         } => format!("function {name}({arguments})"),
+        Target::EventTrigger(n) => format!("event trigger {n}"),
+        Target::Publication(n) => format!("publication {n}"),
     }
 }

@@ -59,7 +59,7 @@ impl Change {
         match self {
             Change::DropSchema(n) => Classification::breaking(format!("drops schema {} and everything left in it", n.name)),
             Change::DropExtension(e) => Classification::breaking(format!("drops extension {}; objects using it break", e.name)),
-            Change::DropEnum(_) | Change::DropDomain(_) | Change::DropComposite(_) | Change::DropCollation(_) => {
+            Change::DropEnum(_) | Change::DropDomain(_) | Change::DropComposite(_) | Change::DropCollation(_) | Change::DropRange(_) => {
                 Classification::breaking("removes a type that code or columns may still use")
             }
             Change::RecreateEnum { from, to } => {
@@ -76,6 +76,58 @@ impl Change {
                     ))
                 }
             }
+            Change::RecreateRange { from, to } if from.subtype != to.subtype => Classification::breaking(format!(
+                "changes the subtype of range type {} from {} to {}: stored values may not convert",
+                to.name, from.subtype, to.subtype
+            )),
+            Change::RecreateRange { to, .. } => Classification::hazard(format!(
+                "rebuilds range type {}: columns using it are rewritten under an ACCESS EXCLUSIVE lock",
+                to.name
+            )),
+            Change::DropEventTrigger(e) => Classification::hazard(format!(
+                "drops event trigger {}: the behaviour it implements stops",
+                e.name
+            )),
+            Change::EventTriggerEnabled { name, to, .. } if to == "D" => Classification::hazard(format!(
+                "disables event trigger {name}: the behaviour it implements stops"
+            )),
+            Change::DropPublication(p) => Classification::breaking(format!(
+                "drops publication {}: its subscriptions stop receiving changes",
+                p.name
+            )),
+            Change::AlterPublication { from, to } => {
+                let fewer_tables = from.all_tables && !to.all_tables
+                    || from.tables.iter().any(|t| !to.tables.iter().any(|n| n.table == t.table))
+                    || from.schemas.iter().any(|s| !to.schemas.contains(s));
+                let fewer_ops = (from.insert && !to.insert)
+                    || (from.update && !to.update)
+                    || (from.delete && !to.delete)
+                    || (from.truncate && !to.truncate);
+                let narrowed = from.tables.iter().any(|t| {
+                    to.tables
+                        .iter()
+                        .any(|n| n.table == t.table && (n.columns != t.columns || n.row_filter != t.row_filter))
+                });
+                if fewer_tables || fewer_ops {
+                    Classification::breaking(format!(
+                        "publication {} stops publishing some tables or operations: subscribers stop receiving them",
+                        to.name
+                    ))
+                } else if narrowed {
+                    Classification::hazard(format!(
+                        "publication {} changes a column list or row filter: subscribers receive other data",
+                        to.name
+                    ))
+                } else {
+                    Classification::safe()
+                }
+            }
+            Change::DefaultPrivileges { from, to, .. } if from.iter().any(|p| !to.contains(p)) => {
+                Classification::hazard("objects created later no longer get some privileges by default")
+            }
+            Change::NotMigrated { kind, name, .. } => Classification::hazard(format!(
+                "pgkeel does not migrate {kind} objects: {name} must be changed by hand"
+            )),
             Change::RecreateComposite { .. } => Classification::breaking("rebuilds a composite type: columns using it are rewritten"),
             Change::DropSequence(s) => Classification::breaking(format!("drops sequence {}", s.name)),
             Change::DropTable(t) => Classification::breaking(format!("drops table {} and all its rows (ACCESS EXCLUSIVE lock)", t.name)),

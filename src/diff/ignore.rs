@@ -14,6 +14,8 @@ pub enum Kind {
     Comments,
     Ownership,
     ColumnOrder,
+    /// Objects of kinds pgkeel does not migrate (reported as "not migrated by pgkeel").
+    Unmodelled,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
             "comments" => Some(Kind::Comments),
             "ownership" | "owners" => Some(Kind::Ownership),
             "column-order" | "column_order" => Some(Kind::ColumnOrder),
+            "unmodelled" | "not-migrated" => Some(Kind::Unmodelled),
             _ => None,
         }
     }
@@ -33,16 +36,20 @@ impl Kind {
             Kind::Comments => "comments",
             Kind::Ownership => "ownership",
             Kind::ColumnOrder => "column-order",
+            Kind::Unmodelled => "unmodelled",
         }
     }
 
     fn matches(self, change: &Change) -> bool {
         matches!(
             (self, change),
-            (Kind::Grants, Change::Privileges { .. })
-                | (Kind::Comments, Change::Comment { .. })
+            (
+                Kind::Grants,
+                Change::Privileges { .. } | Change::DefaultPrivileges { .. }
+            ) | (Kind::Comments, Change::Comment { .. })
                 | (Kind::Ownership, Change::Owner { .. })
                 | (Kind::ColumnOrder, Change::ColumnOrder { .. })
+                | (Kind::Unmodelled, Change::NotMigrated { .. })
         )
     }
 }
@@ -183,6 +190,24 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmodelled_objects_are_ignored_only_by_name_and_counted() {
+        let change = Change::NotMigrated {
+            kind: "foreign server".into(),
+            name: "srv".into(),
+            from: None,
+            to: Some("w".into()),
+        };
+        let rules = Rules {
+            kinds: vec![Kind::from_name("unmodelled").expect("known kind")],
+            ..Rules::default()
+        };
+        let (kept, ignored) = rules.apply(vec![change]);
+        assert!(kept.is_empty());
+        assert_eq!(ignored[0].rule, "kind unmodelled");
+        assert_eq!(ignored[0].count, 1);
+    }
 
     #[test]
     fn globs() {

@@ -6,9 +6,9 @@ mod change;
 mod classify;
 pub mod ignore;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-pub use change::{Change, Target};
+pub use change::{default_object_kind, Change, Target};
 pub use classify::{Class, Classification};
 
 use crate::catalog::model::*;
@@ -84,6 +84,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
             enum_changes(a, b, out);
             owner(Target::Type(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
+            acl(Target::Type(a.name.clone()), &a.acl, &b.acl, out);
         },
         Change::CreateEnum,
         Change::DropEnum,
@@ -100,6 +101,8 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
             b2.comment = None;
             a2.owner.clear();
             b2.owner.clear();
+            a2.acl.clear();
+            b2.acl.clear();
             if a2 != b2 {
                 out.push(Change::AlterDomain {
                     from: a.clone(),
@@ -108,6 +111,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
             }
             owner(Target::Domain(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Domain(a.name.clone()), &a.comment, &b.comment, out);
+            acl(Target::Domain(a.name.clone()), &a.acl, &b.acl, out);
         },
         Change::CreateDomain,
         Change::DropDomain,
@@ -127,9 +131,36 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
             }
             owner(Target::Type(a.name.clone()), &a.owner, &b.owner, out);
             comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
+            acl(Target::Type(a.name.clone()), &a.acl, &b.acl, out);
         },
         Change::CreateComposite,
         Change::DropComposite,
+    );
+
+    by_key(
+        &from.ranges,
+        &to.ranges,
+        |r| r.name.clone(),
+        &mut out,
+        |a, b, out| {
+            let strip = |r: &RangeType| RangeType {
+                owner: String::new(),
+                comment: None,
+                acl: vec![],
+                ..r.clone()
+            };
+            if strip(a) != strip(b) {
+                out.push(Change::RecreateRange {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            owner(Target::Type(a.name.clone()), &a.owner, &b.owner, out);
+            comment(Target::Type(a.name.clone()), &a.comment, &b.comment, out);
+            acl(Target::Type(a.name.clone()), &a.acl, &b.acl, out);
+        },
+        Change::CreateRange,
+        Change::DropRange,
     );
 
     by_key(
@@ -231,6 +262,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
                     out,
                 );
                 acl(Target::Relation(a.name.clone()), &a.acl, &b.acl, out);
+                view_columns(a, b, out);
             }
         },
         Change::CreateView,
@@ -261,7 +293,152 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         Change::CreateFunction,
         Change::DropFunction,
     );
+
+    by_key(
+        &from.event_triggers,
+        &to.event_triggers,
+        |e| e.name.clone(),
+        &mut out,
+        |a, b, out| {
+            if a.event != b.event || a.tags != b.tags || a.function != b.function {
+                out.push(Change::DropEventTrigger(a.clone()));
+                out.push(Change::CreateEventTrigger(b.clone()));
+                return;
+            }
+            if a.enabled != b.enabled {
+                out.push(Change::EventTriggerEnabled {
+                    name: a.name.clone(),
+                    from: a.enabled.clone(),
+                    to: b.enabled.clone(),
+                });
+            }
+            owner(
+                Target::EventTrigger(a.name.clone()),
+                &a.owner,
+                &b.owner,
+                out,
+            );
+            comment(
+                Target::EventTrigger(a.name.clone()),
+                &a.comment,
+                &b.comment,
+                out,
+            );
+        },
+        Change::CreateEventTrigger,
+        Change::DropEventTrigger,
+    );
+
+    by_key(
+        &from.publications,
+        &to.publications,
+        |p| p.name.clone(),
+        &mut out,
+        |a, b, out| {
+            let strip = |p: &Publication| Publication {
+                owner: String::new(),
+                comment: None,
+                ..p.clone()
+            };
+            if strip(a) != strip(b) {
+                out.push(Change::AlterPublication {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
+            }
+            owner(Target::Publication(a.name.clone()), &a.owner, &b.owner, out);
+            comment(
+                Target::Publication(a.name.clone()),
+                &a.comment,
+                &b.comment,
+                out,
+            );
+        },
+        Change::CreatePublication,
+        Change::DropPublication,
+    );
+
+    default_privileges(&from.default_privileges, &to.default_privileges, &mut out);
+    unmodelled(&from.unmodelled, &to.unmodelled, &mut out);
     out
+}
+
+/// Comments and privileges of a view's columns (the view itself is unchanged).
+fn view_columns(a: &View, b: &View, out: &mut Vec<Change>) {
+    let names: BTreeSet<&str> = a
+        .columns
+        .iter()
+        .chain(&b.columns)
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in names {
+        let find = |v: &View| v.columns.iter().find(|c| c.name == name).cloned();
+        let (x, y) = (find(a), find(b));
+        let target = Target::Column(a.name.clone(), name.to_string());
+        let comment_of = |c: &Option<ViewColumn>| c.as_ref().and_then(|c| c.comment.clone());
+        let acl_of = |c: &Option<ViewColumn>| c.as_ref().map(|c| c.acl.clone()).unwrap_or_default();
+        comment(target.clone(), &comment_of(&x), &comment_of(&y), out);
+        acl(target, &acl_of(&x), &acl_of(&y), out);
+    }
+}
+
+/// Default privileges by (role, schema, object type). A missing global entry means the
+/// built-in default, which the side that has the entry recorded; a missing schema entry, none.
+fn default_privileges(from: &[DefaultPrivileges], to: &[DefaultPrivileges], out: &mut Vec<Change>) {
+    fn key(d: &DefaultPrivileges) -> (&str, Option<&str>, &str) {
+        (&d.role, d.schema.as_deref(), &d.object_type)
+    }
+    let before: BTreeMap<_, &DefaultPrivileges> = from.iter().map(|d| (key(d), d)).collect();
+    let after: BTreeMap<_, &DefaultPrivileges> = to.iter().map(|d| (key(d), d)).collect();
+    let keys: BTreeSet<_> = before.keys().chain(after.keys()).copied().collect();
+    for k in keys {
+        let (a, b) = (before.get(&k).copied(), after.get(&k).copied());
+        let Some(any) = a.or(b) else { continue };
+        // A schema's entry adds to the global one: without it, nothing is added.
+        let absent = if any.schema.is_none() {
+            any.builtin.clone()
+        } else {
+            vec![]
+        };
+        let effective = |d: Option<&DefaultPrivileges>| match d {
+            Some(d) => d.acl.clone(),
+            None => absent.clone(),
+        };
+        let (was, now) = (effective(a), effective(b));
+        if was != now {
+            out.push(Change::DefaultPrivileges {
+                role: any.role.clone(),
+                schema: any.schema.clone(),
+                object_type: any.object_type.clone(),
+                from: was,
+                to: now,
+            });
+        }
+    }
+}
+
+/// Objects pgkeel does not model: any difference becomes a change the plan refuses.
+fn unmodelled(from: &[Unmodelled], to: &[Unmodelled], out: &mut Vec<Change>) {
+    let before: BTreeMap<(&str, &str), &Unmodelled> = from
+        .iter()
+        .map(|u| ((u.kind.as_str(), u.name.as_str()), u))
+        .collect();
+    let after: BTreeMap<(&str, &str), &Unmodelled> = to
+        .iter()
+        .map(|u| ((u.kind.as_str(), u.name.as_str()), u))
+        .collect();
+    let keys: BTreeSet<(&str, &str)> = before.keys().chain(after.keys()).copied().collect();
+    for k in keys {
+        let (a, b) = (before.get(&k), after.get(&k));
+        if a.map(|u| &u.definition) != b.map(|u| &u.definition) {
+            out.push(Change::NotMigrated {
+                kind: k.0.to_string(),
+                name: k.1.to_string(),
+                from: a.map(|u| u.definition.clone()),
+                to: b.map(|u| u.definition.clone()),
+            });
+        }
+    }
 }
 
 /// Matches two name-sorted lists by key; calls `same` for pairs, `add`/`drop` for the rest.
@@ -483,6 +660,7 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
                     comment: None,
                     acl: vec![],
                     is_local: true,
+                    identity: c.identity.as_ref().map(Identity::definition),
                     ..c.clone()
                 };
                 if strip(c) != strip(n) {
@@ -504,6 +682,17 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
                     &n.acl,
                     out,
                 );
+                // The identity sequence's own privileges (the sequence keeps the old name).
+                if let (Some(x), Some(y)) = (&c.identity, &n.identity) {
+                    if let Some(seq) = x.sequence.as_ref().or(y.sequence.as_ref()) {
+                        acl(
+                            Target::Sequence(QName::new(name.schema.clone(), seq.clone())),
+                            &x.acl,
+                            &y.acl,
+                            out,
+                        );
+                    }
+                }
             }
         }
     }

@@ -101,6 +101,7 @@ fn enum_values_added_in_place_or_rebuilt() {
         labels: labels.iter().map(|s| s.to_string()).collect(),
         owner: "postgres".into(),
         comment: None,
+        acl: vec![],
     };
     let a = Schema {
         enums: vec![e(&["a", "c"])],
@@ -169,4 +170,83 @@ fn changed_index_is_dropped_and_recreated() {
         ),
         "{c:?}"
     );
+}
+
+#[test]
+fn an_absent_global_default_privileges_entry_is_the_builtin_default() {
+    let entry = |acl: &[&str], schema: Option<&str>| DefaultPrivileges {
+        role: "app".into(),
+        schema: schema.map(str::to_string),
+        object_type: "T".into(),
+        acl: acl.iter().map(|s| s.to_string()).collect(),
+        builtin: vec!["=U/app".into(), "app=U/app".into()],
+    };
+    let a = Schema::default();
+    let b = Schema {
+        default_privileges: vec![
+            entry(&["app=U/app"], None),
+            entry(&["bob=U/app"], Some("s")),
+        ],
+        ..Schema::default()
+    };
+    let changes = diff(&a, &b);
+    assert_eq!(
+        changes,
+        vec![
+            Change::DefaultPrivileges {
+                role: "app".into(),
+                schema: None,
+                object_type: "T".into(),
+                from: vec!["=U/app".into(), "app=U/app".into()],
+                to: vec!["app=U/app".into()],
+            },
+            Change::DefaultPrivileges {
+                role: "app".into(),
+                schema: Some("s".into()),
+                object_type: "T".into(),
+                from: vec![],
+                to: vec!["bob=U/app".into()],
+            },
+        ]
+    );
+    assert_eq!(
+        changes[1].describe(),
+        "default privileges on types created by app in schema s"
+    );
+}
+
+#[test]
+fn event_trigger_redefinition_is_drop_and_create_and_state_is_an_alter() {
+    let et = |event: &str, enabled: &str| EventTrigger {
+        name: "guard".into(),
+        event: event.into(),
+        tags: vec![],
+        function: "public.f".into(),
+        enabled: enabled.into(),
+        owner: "postgres".into(),
+        comment: None,
+    };
+    let s = |e: EventTrigger| Schema {
+        event_triggers: vec![e],
+        ..Schema::default()
+    };
+    let d: Vec<String> = diff(
+        &s(et("ddl_command_start", "O")),
+        &s(et("ddl_command_end", "O")),
+    )
+    .iter()
+    .map(Change::describe)
+    .collect();
+    assert_eq!(
+        d,
+        vec![
+            "removed event trigger guard",
+            "added event trigger guard on ddl_command_end"
+        ]
+    );
+    let d: Vec<String> = diff(&s(et("sql_drop", "O")), &s(et("sql_drop", "D")))
+        .iter()
+        .map(Change::describe)
+        .collect();
+    assert_eq!(d, vec!["event trigger guard disabled"]);
 }

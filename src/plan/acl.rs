@@ -1,6 +1,8 @@
 //! Privileges: `aclitem` lists (`grantee=privs/grantor`) turned into GRANT/REVOKE statements.
-//! An empty list means "the defaults"; the owner's own default privileges are treated as equal
-//! to whatever the other side lists for the owner, so ownership defaults never produce noise.
+//! An empty list means "the built-in defaults": the owner's own default privileges are treated
+//! as equal to whatever the other side lists for the owner, so ownership defaults never produce
+//! noise, and PUBLIC holds what PostgreSQL gives it on that kind of object (EXECUTE on
+//! functions, USAGE on types and domains), so revoking that from PUBLIC is a real change.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,6 +83,60 @@ fn role(grantee: &str) -> String {
     }
 }
 
+/// `items` with role `old` replaced by `new` as grantee and as grantor, as ALTER … OWNER TO
+/// does to an object's privileges.
+pub fn replace_role(items: &[String], old: &str, new: &str) -> Vec<String> {
+    if old == new {
+        return items.to_vec();
+    }
+    let swap = |r: &str| {
+        if r == old {
+            new.to_string()
+        } else {
+            r.to_string()
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Some((grantee, rest)) = split_grantee(item) else {
+                return item.clone();
+            };
+            let (privs, grantor) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            let grantor = grantor.trim_matches('"').replace("\"\"", "\"");
+            let name = |r: String| {
+                if r.is_empty() {
+                    r
+                } else {
+                    acl_name(&r)
+                }
+            };
+            format!("{}={privs}/{}", name(swap(&grantee)), name(swap(&grantor)))
+        })
+        .collect()
+}
+
+/// A role name as `aclitem` text writes it: quoted only when it must be.
+fn acl_name(role: &str) -> String {
+    let plain = role
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        role.to_string()
+    } else {
+        format!("\"{}\"", role.replace('"', "\"\""))
+    }
+}
+
+/// The privilege PUBLIC holds by default on objects of this kind (`acldefault`).
+pub fn public_default(target: &Target) -> Option<char> {
+    match target {
+        Target::Function { .. } => Some('X'),
+        Target::Type(_) | Target::Domain(_) => Some('U'),
+        _ => None,
+    }
+}
+
 /// GRANT/REVOKE statements that turn privileges `from` into `to` on `object` (e.g.
 /// `TABLE "public"."t"`).
 pub fn statements(
@@ -92,6 +148,15 @@ pub fn statements(
 ) -> Vec<String> {
     let mut before = parse(from);
     let mut after = parse(to);
+    if let Some(privilege) = public_default(target) {
+        let default: BTreeSet<(char, bool)> = [(privilege, false)].into();
+        if from.is_empty() {
+            before.insert(String::new(), default.clone());
+        }
+        if to.is_empty() {
+            after.insert(String::new(), default);
+        }
+    }
     if let Some(owner) = owner {
         // Defaults: the owner holds everything; mirror the explicit side.
         if from.is_empty() {
@@ -109,10 +174,17 @@ pub fn statements(
         Target::Column(_, c) => Some(ident(c)),
         _ => None,
     };
-    let cols = column
-        .as_ref()
-        .map(|c| format!(" ({c})"))
-        .unwrap_or_default();
+    render(object, column.as_deref(), &before, &after)
+}
+
+/// GRANT/REVOKE statements from `from` to `to` taken literally (no defaults), for
+/// `ALTER DEFAULT PRIVILEGES … ON TABLES`, whose lists the caller has made explicit.
+pub fn literal_statements(object: &str, from: &[String], to: &[String]) -> Vec<String> {
+    render(object, None, &parse(from), &parse(to))
+}
+
+fn render(object: &str, column: Option<&str>, before: &Grants, after: &Grants) -> Vec<String> {
+    let cols = column.map(|c| format!(" ({c})")).unwrap_or_default();
     let mut out = Vec::new();
     let grantees: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let empty = BTreeSet::new();
@@ -198,5 +270,38 @@ mod tests {
             s,
             vec!["GRANT UPDATE (\"c\") ON TABLE t TO \"odd \"\"role\""]
         );
+    }
+
+    #[test]
+    fn public_defaults_of_functions_and_types_are_real_privileges() {
+        let f = Target::Function {
+            name: QName::new("s", "f"),
+            arguments: String::new(),
+            procedure: false,
+        };
+        let revoked = vec!["postgres=X/postgres".to_string()];
+        let s = statements("FUNCTION f()", &f, &[], &revoked, Some("postgres"));
+        assert_eq!(s, vec!["REVOKE ALL ON FUNCTION f() FROM PUBLIC"]);
+        let s = statements("FUNCTION f()", &f, &revoked, &[], Some("postgres"));
+        assert_eq!(s, vec!["GRANT EXECUTE ON FUNCTION f() TO PUBLIC"]);
+        let t = Target::Type(QName::new("s", "e"));
+        let s = statements(
+            "TYPE e",
+            &t,
+            &[],
+            &["postgres=U/postgres".into()],
+            Some("postgres"),
+        );
+        assert_eq!(s, vec!["REVOKE ALL ON TYPE e FROM PUBLIC"]);
+        // A table has no PUBLIC default.
+        let r = Target::Relation(QName::new("s", "t"));
+        assert!(statements(
+            "TABLE t",
+            &r,
+            &[],
+            &["postgres=arwdDxt/postgres".into()],
+            Some("postgres")
+        )
+        .is_empty());
     }
 }

@@ -18,6 +18,44 @@ pub(super) struct Builder<'a> {
     /// Views dropped now and created again later because something they read changes.
     rebuild_views: BTreeSet<QName>,
     dropped_tables: BTreeSet<QName>,
+    /// Domains created again (over a rebuilt enum) in their target form.
+    rebuilt_domains: BTreeSet<QName>,
+    /// The role taken to run the migration (and so to own what it creates): the most common
+    /// owner of the existing objects. Objects the target gives to another role get an
+    /// explicit ALTER … OWNER TO.
+    runner: Option<String>,
+}
+
+/// The most common owner of the objects the migration starts from (else of the target's),
+/// ties to the first by name, leaving out `pg_database_owner`, which owns `public` but runs
+/// nothing.
+fn likely_runner(from: &Schema, to: &Schema) -> Option<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in [from, to] {
+        if !count.is_empty() {
+            break;
+        }
+        let owners = s
+            .schemas
+            .iter()
+            .map(|n| &n.owner)
+            .chain(s.tables.iter().map(|t| &t.owner))
+            .chain(s.views.iter().map(|v| &v.owner))
+            .chain(s.sequences.iter().map(|x| &x.owner))
+            .chain(s.functions.iter().map(|f| &f.owner))
+            .chain(s.enums.iter().map(|e| &e.owner))
+            .chain(s.domains.iter().map(|d| &d.owner))
+            .chain(s.composites.iter().map(|c| &c.owner))
+            .chain(s.ranges.iter().map(|r| &r.owner));
+        for o in owners.filter(|o| o.as_str() != "pg_database_owner") {
+            *count.entry(o.as_str()).or_default() += 1;
+        }
+    }
+    let best = count.values().copied().max()?;
+    count
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(o, _)| o.to_string())
 }
 
 /// `"name" type [COLLATE] [GENERATED …] [DEFAULT …] [NOT NULL]` for CREATE TABLE / ADD COLUMN.
@@ -106,6 +144,8 @@ impl<'a> Builder<'a> {
             refusals: Vec::new(),
             rebuild_views: BTreeSet::new(),
             dropped_tables: BTreeSet::new(),
+            rebuilt_domains: BTreeSet::new(),
+            runner: likely_runner(from, to),
         }
     }
 
@@ -245,7 +285,7 @@ impl<'a> Builder<'a> {
             ),
             Change::CreateEnum(e) => {
                 self.push(CreateTypes, i, create_enum(&e.name, &e.labels), Lock::None);
-                self.created_metadata(i, Target::Type(e.name.clone()), &e.comment, &[], &e.owner);
+                self.created_metadata(i, Target::Type(e.name.clone()), &e.comment, &e.acl, &e.owner);
             }
             Change::DropEnum(e) => self.push(
                 DropTypes,
@@ -278,7 +318,7 @@ impl<'a> Builder<'a> {
             Change::RecreateEnum { from, to } => self.recreate_enum(i, from, to),
             Change::CreateDomain(d) => {
                 self.push(CreateTypes, i, create_domain(d), Lock::None);
-                self.created_metadata(i, Target::Domain(d.name.clone()), &d.comment, &[], &d.owner);
+                self.created_metadata(i, Target::Domain(d.name.clone()), &d.comment, &d.acl, &d.owner);
             }
             Change::DropDomain(d) => self.push(
                 DropTypes,
@@ -286,10 +326,14 @@ impl<'a> Builder<'a> {
                 format!("DROP DOMAIN {}", d.name.sql()),
                 Lock::None,
             ),
-            Change::AlterDomain { from, to } => self.alter_domain(i, from, to),
+            Change::AlterDomain { from, to } => {
+                if !self.rebuilt_domains.contains(&to.name) {
+                    self.alter_domain(i, from, to)
+                }
+            }
             Change::CreateComposite(c) => {
                 self.push(CreateTypes, i, create_composite(c), Lock::None);
-                self.created_metadata(i, Target::Type(c.name.clone()), &c.comment, &[], &c.owner);
+                self.created_metadata(i, Target::Type(c.name.clone()), &c.comment, &c.acl, &c.owner);
             }
             Change::DropComposite(c) => self.push(
                 DropTypes,
@@ -306,10 +350,29 @@ impl<'a> Builder<'a> {
                         Lock::None,
                     );
                     self.push(DropTypes, i, create_composite(to), Lock::None);
+                    self.created_metadata(
+                        i,
+                        Target::Type(to.name.clone()),
+                        &to.comment,
+                        &to.acl,
+                        &to.owner,
+                    );
                 } else {
                     self.refuse(format!("type {}", to.name), "its attributes change while columns use it; change it with ALTER TYPE … ADD/DROP/ALTER ATTRIBUTE in a migration you write");
                 }
             }
+            Change::CreateRange(r) => {
+                let phase = self.range_phase(r);
+                self.push(phase, i, create_range(r), Lock::None);
+                self.created_metadata(i, Target::Type(r.name.clone()), &r.comment, &r.acl, &r.owner);
+            }
+            Change::DropRange(r) => self.push(
+                DropTypes,
+                i,
+                format!("DROP TYPE {}", r.name.sql()),
+                Lock::None,
+            ),
+            Change::RecreateRange { from, to } => self.recreate_range(i, from, to),
             Change::CreateSequence(s) => {
                 self.push(
                     CreateSequences,
@@ -334,14 +397,13 @@ impl<'a> Builder<'a> {
                         Lock::None,
                     );
                 }
-                if let Some(text) = &s.comment {
-                    self.push(
-                        Metadata,
-                        i,
-                        format!("COMMENT ON SEQUENCE {} IS {}", s.name.sql(), literal(text)),
-                        Lock::None,
-                    );
-                }
+                self.created_metadata(
+                    i,
+                    Target::Sequence(s.name.clone()),
+                    &s.comment,
+                    &s.acl,
+                    &s.owner,
+                );
             }
             Change::DropSequence(s) => {
                 // A sequence owned by a column goes with its table or column.
@@ -445,6 +507,35 @@ impl<'a> Builder<'a> {
                     false,
                     true,
                 );
+                self.identity_sequence_acl(i, table, column);
+                // A new column's comment and grants are part of it (the diff has no separate
+                // change for them).
+                if let Some(text) = &column.comment {
+                    self.push(
+                        Metadata,
+                        i,
+                        format!(
+                            "COMMENT ON COLUMN {}.{} IS {}",
+                            table.sql(),
+                            ident(&column.name),
+                            literal(text)
+                        ),
+                        Lock::None,
+                    );
+                }
+                if !column.acl.is_empty() {
+                    let owner = self.owner_of(&Target::Relation(table.clone()));
+                    let target = Target::Column(table.clone(), column.name.clone());
+                    for sql in acl::statements(
+                        &format!("TABLE {}", table.sql()),
+                        &target,
+                        &[],
+                        &column.acl,
+                        owner.as_deref(),
+                    ) {
+                        self.push(ColumnPrivileges, i, sql, Lock::None);
+                    }
+                }
             }
             Change::DropColumn { table, column } => {
                 let kept_by_child = self.to.tables.iter().any(|t| {
@@ -491,9 +582,21 @@ impl<'a> Builder<'a> {
             Change::AddIndex { table, index } => self.add_index(i, table, index),
             Change::DropIndex { table, index } => {
                 let qn = QName::new(table.schema.clone(), index.name.clone());
+                // An index of a partitioned table goes before partitions are detached: a
+                // detached partition would keep its copy of the index.
+                let partitioned = self
+                    .from
+                    .tables
+                    .iter()
+                    .any(|t| &t.name == table && t.kind == TableKind::Partitioned);
+                let phase = if partitioned && !index.definition.starts_with("CREATE UNIQUE") {
+                    DropTriggersAndPolicies
+                } else {
+                    DropConstraintsAndIndexes
+                };
                 if self.opts.online {
                     self.push_full(
-                        DropConstraintsAndIndexes,
+                        phase,
                         i,
                         format!("DROP INDEX CONCURRENTLY {}", qn.sql()),
                         Lock::ShareUpdateExclusive,
@@ -503,7 +606,7 @@ impl<'a> Builder<'a> {
                     );
                 } else {
                     self.push(
-                        DropConstraintsAndIndexes,
+                        phase,
                         i,
                         format!("DROP INDEX {}", qn.sql()),
                         Lock::AccessExclusive,
@@ -558,13 +661,23 @@ impl<'a> Builder<'a> {
                 };
                 self.created_metadata(i, target, &f.comment, &f.acl, &f.owner);
             }
-            Change::DropFunction(f) => self.push(DropFunctions, i, drop_function(f), Lock::None),
+            Change::DropFunction(f) => {
+                // A range type's support function goes after the type that uses it.
+                let phase = if self.supports_a_range(f) {
+                    DropLateFunctions
+                } else {
+                    DropFunctions
+                };
+                self.push(phase, i, drop_function(f), Lock::None)
+            }
             Change::ReplaceFunction { from, to } => {
                 // CREATE OR REPLACE cannot change the result type, the kind or parameter names.
-                if from.result != to.result
+                // Nor remove a parameter's default.
+                let recreated = from.result != to.result
                     || from.kind != to.kind
                     || from.arguments != to.arguments
-                {
+                    || parameter_defaults(&to.definition) < parameter_defaults(&from.definition);
+                if recreated {
                     self.push(DropViews, i, drop_function(from), Lock::None);
                 }
                 self.push(
@@ -573,7 +686,71 @@ impl<'a> Builder<'a> {
                     format!("{};", strip_semicolon(&to.definition)),
                     Lock::None,
                 );
+                if recreated {
+                    // A new function: the old one's comment and grants went with it.
+                    let target = Target::Function {
+                        name: to.name.clone(),
+                        arguments: to.arguments.clone(),
+                        procedure: to.kind == "p",
+                    };
+                    self.created_metadata(i, target, &to.comment, &to.acl, &to.owner);
+                }
             }
+            Change::CreateEventTrigger(e) => self.create_event_trigger(i, e),
+            Change::DropEventTrigger(e) => self.push(
+                DropEventTriggers,
+                i,
+                format!("DROP EVENT TRIGGER {}", ident(&e.name)),
+                Lock::None,
+            ),
+            Change::EventTriggerEnabled { name, to, .. } => {
+                // Disabled before the rest of the migration runs, enabled after it.
+                let phase = if to == "D" {
+                    DropEventTriggers
+                } else {
+                    EventTriggers
+                };
+                self.push(phase, i, event_trigger_enable_sql(name, to), Lock::None);
+            }
+            Change::CreatePublication(p) => self.create_publication(i, p),
+            Change::DropPublication(p) => self.push(
+                DropTriggersAndPolicies,
+                i,
+                format!("DROP PUBLICATION {}", ident(&p.name)),
+                Lock::None,
+            ),
+            Change::AlterPublication { from, to } => self.alter_publication(i, from, to),
+            Change::DefaultPrivileges {
+                role,
+                schema,
+                object_type,
+                from,
+                to,
+            } => {
+                let mut prefix = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}", ident(role));
+                if let Some(s) = schema {
+                    prefix.push_str(&format!(" IN SCHEMA {}", ident(s)));
+                }
+                // An entry of a schema this migration drops must go first: it depends on it.
+                let schema_goes = schema
+                    .as_ref()
+                    .is_some_and(|s| !self.to.schemas.iter().any(|n| &n.name == s));
+                let phase = if schema_goes {
+                    DropViews
+                } else {
+                    DefaultPrivileges
+                };
+                let kind = crate::diff::default_object_kind(object_type);
+                for sql in acl::literal_statements(kind, from, to) {
+                    self.push(phase, i, format!("{prefix} {sql}"), Lock::None);
+                }
+            }
+            Change::NotMigrated { kind, name, .. } => self.refuse(
+                format!("{kind} {name}"),
+                format!(
+                    "pgkeel does not migrate {kind} objects yet; write this change in a migration yourself"
+                ),
+            ),
             Change::Comment { target, to, .. } => {
                 let what = self.target_sql(target);
                 let text = to.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
@@ -740,17 +917,16 @@ impl<'a> Builder<'a> {
                 );
             }
         }
-        if !t.acl.is_empty() {
-            let target = Target::Relation(t.name.clone());
-            for sql in acl::statements(
-                &format!("TABLE {}", t.name.sql()),
-                &target,
-                &[],
-                &t.acl,
-                Some(&t.owner),
-            ) {
-                self.push(Phase::Metadata, i, sql, Lock::None);
-            }
+        self.created_owner(i, &Target::Relation(t.name.clone()), &t.owner);
+        self.created_acl(
+            i,
+            Phase::Metadata,
+            &Target::Relation(t.name.clone()),
+            &t.acl,
+            &t.owner,
+        );
+        for c in &t.columns {
+            self.identity_sequence_acl(i, &t.name, c);
         }
         for c in &t.columns {
             if !c.acl.is_empty() {
@@ -992,17 +1168,20 @@ impl<'a> Builder<'a> {
             }
         }
         match (&from.identity, &to.identity) {
-            (None, Some(id)) => self.push(
-                Phase::AlterColumns,
-                i,
-                format!(
-                    "{alter} ADD GENERATED {} AS IDENTITY ({})",
-                    identity_kind(id),
-                    sequence_options(&id_seq(id))
-                ),
-                Lock::AccessExclusive,
-            ),
-            (Some(a), Some(b)) if a != b => {
+            (None, Some(id)) => {
+                self.push(
+                    Phase::AlterColumns,
+                    i,
+                    format!(
+                        "{alter} ADD GENERATED {} AS IDENTITY ({})",
+                        identity_kind(id),
+                        sequence_options(&id_seq(id))
+                    ),
+                    Lock::AccessExclusive,
+                );
+                self.identity_sequence_acl(i, table, to);
+            }
+            (Some(a), Some(b)) if a.definition() != b.definition() => {
                 let mut parts = Vec::new();
                 if a.generation != b.generation {
                     parts.push(format!("SET GENERATED {}", identity_kind(b)));
@@ -1291,18 +1470,41 @@ impl<'a> Builder<'a> {
                 Lock::None,
             );
         }
-        if !v.acl.is_empty() {
-            let target = Target::Relation(v.name.clone());
-            for sql in acl::statements(
-                &format!("TABLE {}", v.name.sql()),
-                &target,
-                &[],
-                &v.acl,
-                Some(&v.owner),
-            ) {
-                self.push(Phase::Metadata, i, sql, Lock::None);
+        for c in &v.columns {
+            if let Some(text) = &c.comment {
+                self.push(
+                    Phase::Metadata,
+                    i,
+                    format!(
+                        "COMMENT ON COLUMN {}.{} IS {}",
+                        v.name.sql(),
+                        ident(&c.name),
+                        literal(text)
+                    ),
+                    Lock::None,
+                );
+            }
+            if !c.acl.is_empty() {
+                let target = Target::Column(v.name.clone(), c.name.clone());
+                for sql in acl::statements(
+                    &format!("TABLE {}", v.name.sql()),
+                    &target,
+                    &[],
+                    &c.acl,
+                    Some(&v.owner),
+                ) {
+                    self.push(Phase::ColumnPrivileges, i, sql, Lock::None);
+                }
             }
         }
+        self.created_owner(i, &Target::Relation(v.name.clone()), &v.owner);
+        self.created_acl(
+            i,
+            Phase::Metadata,
+            &Target::Relation(v.name.clone()),
+            &v.acl,
+            &v.owner,
+        );
     }
 
     fn drop_view(&mut self, i: usize, v: &View) {
@@ -1320,11 +1522,51 @@ impl<'a> Builder<'a> {
     }
 
     fn recreate_enum(&mut self, i: usize, from: &EnumType, to: &EnumType) {
+        // The old type is renamed away: whatever else is built on it would stay on it. Domains
+        // directly over it are rebuilt with it (when nothing is built on them in turn); any
+        // other dependent is refused.
+        let domains: Vec<(Domain, Domain)> = self
+            .from
+            .domains
+            .iter()
+            .filter(|d| mentions_type(&d.base_type, &from.name))
+            .filter_map(|d| {
+                let new = self.to.domains.iter().find(|n| n.name == d.name)?;
+                mentions_type(&new.base_type, &to.name).then(|| (d.clone(), new.clone()))
+            })
+            .collect();
+        let mut dependents: Vec<String> = self
+            .type_dependents(&from.name)
+            .into_iter()
+            .filter(|d| {
+                !domains
+                    .iter()
+                    .any(|(x, _)| *d == format!("domain {}", x.name))
+            })
+            .collect();
+        for (d, _) in &domains {
+            dependents.extend(self.type_dependents(&d.name));
+        }
+        if !dependents.is_empty() {
+            self.refuse(
+                format!("enum {}", to.name),
+                format!(
+                    "its values are removed or reordered while {} use{} it; rebuild {} in a migration you write",
+                    dependents.join(", "),
+                    if dependents.len() == 1 { "s" } else { "" },
+                    if dependents.len() == 1 { "it" } else { "them" }
+                ),
+            );
+            return;
+        }
         let users = self.type_users(&to.name);
-        let tmp = QName::new(
-            to.name.schema.clone(),
-            format!("{}__pgkeel_old", truncate(&to.name.name, 50)),
-        );
+        let old_name = |q: &QName| {
+            QName::new(
+                q.schema.clone(),
+                format!("{}__pgkeel_old", truncate(&q.name, 50)),
+            )
+        };
+        let tmp = old_name(&to.name);
         self.push(
             Phase::CreateTypes,
             i,
@@ -1335,55 +1577,56 @@ impl<'a> Builder<'a> {
             ),
             Lock::None,
         );
+        for (d, _) in &domains {
+            self.push(
+                Phase::CreateTypes,
+                i,
+                format!(
+                    "ALTER DOMAIN {} RENAME TO {}",
+                    d.name.sql(),
+                    ident(&old_name(&d.name).name)
+                ),
+                Lock::None,
+            );
+        }
         self.push(
             Phase::CreateTypes,
             i,
             create_enum(&to.name, &to.labels),
             Lock::None,
         );
-        for (table, column, array) in users {
-            let new_type = format!("{}{}", to.name.sql(), if array { "[]" } else { "" });
-            let default = self
-                .to
-                .tables
-                .iter()
-                .find(|t| t.name == table)
-                .and_then(|t| t.columns.iter().find(|c| c.name == column))
-                .and_then(|c| c.default.clone());
-            let alter = format!(
-                "ALTER TABLE {} ALTER COLUMN {}",
-                table.sql(),
-                ident(&column)
-            );
-            if default.is_some() {
-                self.push(
-                    Phase::CreateTypes,
-                    i,
-                    format!("{alter} DROP DEFAULT"),
-                    Lock::AccessExclusive,
-                );
-            }
-            self.push_full(
-                Phase::CreateTypes,
+        // A new type: its comment and privileges do not carry over from the old one.
+        self.created_metadata(
+            i,
+            Target::Type(to.name.clone()),
+            &to.comment,
+            &to.acl,
+            &to.owner,
+        );
+        for (_, d) in &domains {
+            // Created as the target defines it: its own changes are made here.
+            self.rebuilt_domains.insert(d.name.clone());
+            self.push(Phase::CreateTypes, i, create_domain(d), Lock::None);
+            self.created_metadata(
                 i,
-                format!(
-                    "{alter} TYPE {new_type} USING {}::text{}::{new_type}",
-                    ident(&column),
-                    if array { "[]" } else { "" }
-                ),
-                Lock::AccessExclusive,
-                true,
-                false,
-                true,
+                Target::Domain(d.name.clone()),
+                &d.comment,
+                &d.acl,
+                &d.owner,
             );
-            if let Some(d) = default {
-                self.push(
-                    Phase::CreateTypes,
-                    i,
-                    format!("{alter} SET DEFAULT {d}"),
-                    Lock::AccessExclusive,
-                );
-            }
+        }
+        self.convert_columns(i, Phase::CreateTypes, &users, &to.name);
+        for (d, _) in &domains {
+            let users = self.type_users(&d.name);
+            self.convert_columns(i, Phase::CreateTypes, &users, &d.name);
+        }
+        for (d, _) in &domains {
+            self.push(
+                Phase::DropTypes,
+                i,
+                format!("DROP DOMAIN {}", old_name(&d.name).sql()),
+                Lock::None,
+            );
         }
         self.push(
             Phase::DropTypes,
@@ -1393,19 +1636,510 @@ impl<'a> Builder<'a> {
         );
     }
 
-    /// Whether `data_type` (as `format_type` printed it) names an enum of the old schema.
+    /// Where a range type is created: after the functions when its canonical or difference
+    /// function is new in this migration, else with the other types (functions may use it).
+    fn range_phase(&self, r: &RangeType) -> Phase {
+        let new_function = [&r.canonical, &r.subtype_diff]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| parse_qualified(f))
+            .any(|q| !self.from.functions.iter().any(|f| f.name == q));
+        if new_function {
+            Phase::CreateLateTypes
+        } else {
+            Phase::CreateTypes
+        }
+    }
+
+    /// Whether `f` is the canonical or difference function of a range type of the old schema.
+    fn supports_a_range(&self, f: &Function) -> bool {
+        self.from.ranges.iter().any(|r| {
+            [&r.canonical, &r.subtype_diff]
+                .into_iter()
+                .flatten()
+                .filter_map(|x| parse_qualified(x))
+                .any(|q| q == f.name)
+        })
+    }
+
+    /// Functions, domains, composite and range types of both schemas that use type `ty`
+    /// (besides table columns), by description.
+    fn type_dependents(&self, ty: &QName) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for f in &self.from.functions {
+            let kept = self
+                .to
+                .functions
+                .iter()
+                .any(|n| n.name == f.name && n.argument_types == f.argument_types);
+            if kept && (mentions_type(&f.arguments, ty) || mentions_type(&f.result, ty)) {
+                out.insert(format!("function {}({})", f.name, f.arguments));
+            }
+        }
+        for d in &self.from.domains {
+            if mentions_type(&d.base_type, ty) {
+                out.insert(format!("domain {}", d.name));
+            }
+        }
+        for c in &self.from.composites {
+            if c.attributes
+                .iter()
+                .any(|a| mentions_type(&a.definition, ty))
+            {
+                out.insert(format!("type {}", c.name));
+            }
+        }
+        for r in &self.from.ranges {
+            if r.name != *ty && mentions_type(&r.subtype, ty) {
+                out.insert(format!("range type {}", r.name));
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// A range type whose definition changes. Without columns using it, it is dropped and
+    /// created again; with columns, it is rebuilt like an enum (rename the old type, its
+    /// multirange and their constructor functions, create the new one, convert the columns
+    /// through text, drop the old one) when the subtype stays, so every value converts as it
+    /// is. A subtype change with columns, or other objects using the type, is refused.
+    fn recreate_range(&mut self, i: usize, from: &RangeType, to: &RangeType) {
+        let object = format!("range type {}", to.name);
+        let dependents = self.type_dependents(&from.name);
+        if !dependents.is_empty() {
+            self.refuse(
+                object,
+                format!(
+                    "its definition changes while {} use{} it; rebuild it in a migration you write",
+                    dependents.join(", "),
+                    if dependents.len() == 1 { "s" } else { "" }
+                ),
+            );
+            return;
+        }
+        let users = self.type_users(&from.name);
+        let phase = self.range_phase(to);
+        if users.is_empty() {
+            self.push(
+                Phase::CreateTypes,
+                i,
+                format!("DROP TYPE {}", from.name.sql()),
+                Lock::None,
+            );
+            self.push(phase, i, create_range(to), Lock::None);
+            self.created_metadata(
+                i,
+                Target::Type(to.name.clone()),
+                &to.comment,
+                &to.acl,
+                &to.owner,
+            );
+            return;
+        }
+        if from.subtype != to.subtype {
+            let columns: Vec<String> = users.iter().map(|(t, c, _)| format!("{t}.{c}")).collect();
+            self.refuse(
+                object,
+                format!(
+                    "its subtype changes from {} to {} while columns use it ({}); pgkeel will not guess how the values convert: write this migration yourself",
+                    from.subtype,
+                    to.subtype,
+                    columns.join(", ")
+                ),
+            );
+            return;
+        }
+        let tmp_name = format!("{}__pgkeel_old", truncate(&from.name.name, 50));
+        let tmp = QName::new(from.name.schema.clone(), tmp_name.clone());
+        self.push(
+            Phase::CreateTypes,
+            i,
+            format!(
+                "ALTER TYPE {} RENAME TO {}",
+                from.name.sql(),
+                ident(&tmp_name)
+            ),
+            Lock::None,
+        );
+        // The constructor functions keep their names when the type is renamed: rename them
+        // too, or the new type's constructors collide with them.
+        for args in [
+            format!("{0}, {0}", from.subtype),
+            format!("{0}, {0}, text", from.subtype),
+        ] {
+            self.push(
+                Phase::CreateTypes,
+                i,
+                format!(
+                    "ALTER FUNCTION {}({args}) RENAME TO {}",
+                    from.name.sql(),
+                    ident(&tmp_name)
+                ),
+                Lock::None,
+            );
+        }
+        if let Some(m) = from.multirange.as_deref().and_then(parse_qualified) {
+            let m_tmp = format!("{}__pgkeel_old", truncate(&m.name, 50));
+            self.push(
+                Phase::CreateTypes,
+                i,
+                format!("ALTER TYPE {} RENAME TO {}", m.sql(), ident(&m_tmp)),
+                Lock::None,
+            );
+            for args in [
+                String::new(),
+                tmp.sql(),
+                format!("VARIADIC {}[]", tmp.sql()),
+            ] {
+                self.push(
+                    Phase::CreateTypes,
+                    i,
+                    format!(
+                        "ALTER FUNCTION {}({args}) RENAME TO {}",
+                        m.sql(),
+                        ident(&m_tmp)
+                    ),
+                    Lock::None,
+                );
+            }
+        }
+        self.push(phase, i, create_range(to), Lock::None);
+        self.created_metadata(
+            i,
+            Target::Type(to.name.clone()),
+            &to.comment,
+            &to.acl,
+            &to.owner,
+        );
+        self.convert_columns(i, phase, &users, &to.name);
+        self.push(
+            Phase::DropTypes,
+            i,
+            format!("DROP TYPE {}", tmp.sql()),
+            Lock::None,
+        );
+    }
+
+    /// Moves columns to the rebuilt type `ty` through their text form, keeping defaults.
+    fn convert_columns(
+        &mut self,
+        i: usize,
+        phase: Phase,
+        users: &[(QName, String, bool)],
+        ty: &QName,
+    ) {
+        for (table, column, array) in users {
+            let new_type = format!("{}{}", ty.sql(), if *array { "[]" } else { "" });
+            let default_in = |s: &Schema| {
+                s.tables
+                    .iter()
+                    .find(|t| &t.name == table)
+                    .and_then(|t| t.columns.iter().find(|c| &c.name == column))
+                    .and_then(|c| c.default.clone())
+            };
+            // The old default may hold a value the new type lacks: it goes first.
+            let (old_default, default) = (default_in(self.from), default_in(self.to));
+            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", table.sql(), ident(column));
+            if old_default.is_some() || default.is_some() {
+                self.push(
+                    phase,
+                    i,
+                    format!("{alter} DROP DEFAULT"),
+                    Lock::AccessExclusive,
+                );
+            }
+            self.push_full(
+                phase,
+                i,
+                format!(
+                    "{alter} TYPE {new_type} USING {}::text{}::{new_type}",
+                    ident(column),
+                    if *array { "[]" } else { "" }
+                ),
+                Lock::AccessExclusive,
+                true,
+                false,
+                true,
+            );
+            if let Some(d) = default {
+                self.push(
+                    phase,
+                    i,
+                    format!("{alter} SET DEFAULT {d}"),
+                    Lock::AccessExclusive,
+                );
+            }
+        }
+    }
+
+    fn create_event_trigger(&mut self, i: usize, e: &EventTrigger) {
+        let mut sql = format!(
+            "CREATE EVENT TRIGGER {} ON {}",
+            ident(&e.name),
+            ident(&e.event)
+        );
+        if !e.tags.is_empty() {
+            let tags: Vec<String> = e.tags.iter().map(|t| literal(t)).collect();
+            sql.push_str(&format!(" WHEN TAG IN ({})", tags.join(", ")));
+        }
+        sql.push_str(&format!(" EXECUTE FUNCTION {}()", e.function));
+        self.push(Phase::EventTriggers, i, sql, Lock::None);
+        if self.runner.as_deref().is_some_and(|r| r != e.owner) {
+            self.push(
+                Phase::EventTriggers,
+                i,
+                format!(
+                    "ALTER EVENT TRIGGER {} OWNER TO {}",
+                    ident(&e.name),
+                    ident(&e.owner)
+                ),
+                Lock::None,
+            );
+        }
+        if e.enabled != "O" {
+            self.push(
+                Phase::EventTriggers,
+                i,
+                event_trigger_enable_sql(&e.name, &e.enabled),
+                Lock::None,
+            );
+        }
+        if let Some(text) = &e.comment {
+            self.push(
+                Phase::EventTriggers,
+                i,
+                format!(
+                    "COMMENT ON EVENT TRIGGER {} IS {}",
+                    ident(&e.name),
+                    literal(text)
+                ),
+                Lock::None,
+            );
+        }
+    }
+
+    fn create_publication(&mut self, i: usize, p: &Publication) {
+        let mut sql = format!("CREATE PUBLICATION {}", ident(&p.name));
+        if p.all_tables {
+            sql.push_str(" FOR ALL TABLES");
+        } else {
+            // One TABLE keyword for the whole list: PostgreSQL 14 knows no other form.
+            let mut members = Vec::new();
+            if !p.tables.is_empty() {
+                let tables: Vec<String> = p.tables.iter().map(publication_table).collect();
+                members.push(format!("TABLE {}", tables.join(", ")));
+            }
+            if !p.schemas.is_empty() {
+                let schemas: Vec<String> = p.schemas.iter().map(|s| ident(s)).collect();
+                members.push(format!("TABLES IN SCHEMA {}", schemas.join(", ")));
+            }
+            if !members.is_empty() {
+                sql.push_str(&format!(" FOR {}", members.join(", ")));
+            }
+        }
+        sql.push_str(&format!(
+            " WITH ({})",
+            publication_options(p, p.generated_columns.is_some())
+        ));
+        self.push(
+            Phase::CreateTriggersAndPolicies,
+            i,
+            sql,
+            Lock::ShareUpdateExclusive,
+        );
+        self.created_owner(i, &Target::Publication(p.name.clone()), &p.owner);
+        if let Some(text) = &p.comment {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!(
+                    "COMMENT ON PUBLICATION {} IS {}",
+                    ident(&p.name),
+                    literal(text)
+                ),
+                Lock::None,
+            );
+        }
+    }
+
+    /// Members leave early (before their tables or columns may go) and join late (after
+    /// they exist); a member whose column list or row filter changes leaves and joins again.
+    /// FOR ALL TABLES cannot be altered: the publication is dropped and created again.
+    fn alter_publication(&mut self, i: usize, from: &Publication, to: &Publication) {
+        let name = ident(&to.name);
+        if from.all_tables != to.all_tables {
+            self.push(
+                Phase::DropTriggersAndPolicies,
+                i,
+                format!("DROP PUBLICATION {name}"),
+                Lock::None,
+            );
+            self.create_publication(i, to);
+            return;
+        }
+        for t in &from.tables {
+            if !to.tables.contains(t) {
+                self.push(
+                    Phase::DropTriggersAndPolicies,
+                    i,
+                    format!("ALTER PUBLICATION {name} DROP TABLE {}", t.table.sql()),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+        }
+        for s in &from.schemas {
+            if !to.schemas.contains(s) {
+                self.push(
+                    Phase::DropTriggersAndPolicies,
+                    i,
+                    format!(
+                        "ALTER PUBLICATION {name} DROP TABLES IN SCHEMA {}",
+                        ident(s)
+                    ),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+        }
+        for s in &to.schemas {
+            if !from.schemas.contains(s) {
+                self.push(
+                    Phase::CreateTriggersAndPolicies,
+                    i,
+                    format!("ALTER PUBLICATION {name} ADD TABLES IN SCHEMA {}", ident(s)),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+        }
+        for t in &to.tables {
+            if !from.tables.contains(t) {
+                self.push(
+                    Phase::CreateTriggersAndPolicies,
+                    i,
+                    format!(
+                        "ALTER PUBLICATION {name} ADD TABLE {}",
+                        publication_table(t)
+                    ),
+                    Lock::ShareUpdateExclusive,
+                );
+            }
+        }
+        let options = |p: &Publication| {
+            (
+                p.insert,
+                p.update,
+                p.delete,
+                p.truncate,
+                p.via_root,
+                p.generated_columns.clone(),
+            )
+        };
+        if options(from) != options(to) {
+            let gencols = from.generated_columns.is_some() || to.generated_columns.is_some();
+            self.push(
+                Phase::CreateTriggersAndPolicies,
+                i,
+                format!(
+                    "ALTER PUBLICATION {name} SET ({})",
+                    publication_options(to, gencols)
+                ),
+                Lock::None,
+            );
+        }
+    }
+
+    /// The privileges an object gets when this migration creates it: the old schema's default
+    /// privileges for its owner (taken to be the role that runs the migration), or the
+    /// built-in default (empty). ALTER DEFAULT PRIVILEGES runs after every creation.
+    fn initial_acl(&self, target: &Target, owner: &str) -> Vec<String> {
+        let (kind, schema) = match target {
+            Target::Relation(q) => ("r", Some(q.schema.as_str())),
+            Target::Sequence(q) => ("S", Some(q.schema.as_str())),
+            Target::Function { name, .. } => ("f", Some(name.schema.as_str())),
+            Target::Type(q) | Target::Domain(q) => ("T", Some(q.schema.as_str())),
+            Target::Schema(_) => ("n", None),
+            _ => return vec![],
+        };
+        let find = |s: Option<&str>| {
+            self.from
+                .default_privileges
+                .iter()
+                .find(|d| d.role == owner && d.object_type == kind && d.schema.as_deref() == s)
+        };
+        let global = find(None);
+        let local = schema.and_then(|s| find(Some(s)));
+        let mut acl = match (global, local) {
+            (None, None) => return vec![],
+            (Some(g), _) => g.acl.clone(),
+            (None, Some(l)) => l.builtin.clone(),
+        };
+        for item in local.map(|l| l.acl.as_slice()).unwrap_or_default() {
+            if !acl.contains(item) {
+                acl.push(item.clone());
+            }
+        }
+        acl
+    }
+
+    /// ALTER … OWNER TO for an object this plan creates, when the target gives it to another
+    /// role than the one that runs the migration.
+    fn created_owner(&mut self, i: usize, target: &Target, owner: &str) {
+        if owner.is_empty() || self.runner.as_deref().is_none_or(|r| r == owner) {
+            return;
+        }
+        if let Some(what) = self.owner_target_sql(target) {
+            self.push(
+                Phase::Metadata,
+                i,
+                format!("ALTER {what} OWNER TO {}", ident(owner)),
+                Lock::AccessExclusive,
+            );
+        }
+    }
+
+    /// Privileges of the identity sequence a new identity column gets.
+    fn identity_sequence_acl(&mut self, i: usize, table: &QName, c: &Column) {
+        let Some(id) = &c.identity else { return };
+        let Some(seq) = &id.sequence else { return };
+        let owner = self
+            .to
+            .tables
+            .iter()
+            .find(|t| &t.name == table)
+            .map(|t| t.owner.clone())
+            .unwrap_or_default();
+        let target = Target::Sequence(QName::new(table.schema.clone(), seq.clone()));
+        self.created_acl(i, Phase::Metadata, &target, &id.acl, &owner);
+    }
+
+    /// GRANT/REVOKE that take a newly created object from the privileges it was created with
+    /// to `acl`.
+    fn created_acl(
+        &mut self,
+        i: usize,
+        phase: Phase,
+        target: &Target,
+        acl: &[String],
+        owner: &str,
+    ) {
+        // Created by the runner with its default privileges; ALTER OWNER then hands the
+        // runner's entries to the owner.
+        let creator = self.runner.clone().unwrap_or_else(|| owner.to_string());
+        let initial = acl::replace_role(&self.initial_acl(target, &creator), &creator, owner);
+        if acl.is_empty() && initial.is_empty() {
+            return;
+        }
+        let object = self.grant_target_sql(target);
+        for sql in acl::statements(&object, target, &initial, acl, Some(owner)) {
+            self.push(phase, i, sql, Lock::None);
+        }
+    }
+
+    /// Whether `data_type` (as `format_type` printed it) names an enum or range type of the old
+    /// schema: those have no casts to other types, but their text form does.
     fn is_enum(&self, data_type: &str) -> bool {
         let base = data_type.trim_end_matches("[]");
-        self.from.enums.iter().any(|e| {
-            [
-                e.name.name.clone(),
-                format!("{}.{}", e.name.schema, e.name.name),
-                ident(&e.name.name),
-                e.name.sql(),
-            ]
-            .iter()
-            .any(|n| n == base)
-        })
+        let named = |q: &QName| type_names(q).iter().any(|n| n == base);
+        self.from.enums.iter().any(|e| named(&e.name))
+            || self.from.ranges.iter().any(|r| named(&r.name))
     }
 
     /// Columns (in both schemas' existing tables) whose type is `ty` or an array of it.
@@ -1420,13 +2154,7 @@ impl<'a> Builder<'a> {
             for c in &t.columns {
                 let base = c.data_type.trim_end_matches("[]");
                 let array = c.data_type.ends_with("[]");
-                let names = [
-                    ty.name.clone(),
-                    format!("{}.{}", ty.schema, ty.name),
-                    ident(&ty.name),
-                    ty.sql(),
-                ];
-                if names.iter().any(|n| n == base) && c.is_local {
+                if type_names(ty).iter().any(|n| n == base) && c.is_local {
                     out.insert((t.name.clone(), c.name.clone()), array);
                 }
             }
@@ -1585,6 +2313,7 @@ impl<'a> Builder<'a> {
         acl: &[String],
         owner: &str,
     ) {
+        self.created_owner(i, &target, owner);
         if let Some(text) = comment {
             let what = self.target_sql(&target);
             self.push(
@@ -1594,12 +2323,7 @@ impl<'a> Builder<'a> {
                 Lock::None,
             );
         }
-        if !acl.is_empty() {
-            let object = self.grant_target_sql(&target);
-            for sql in acl::statements(&object, &target, &[], acl, Some(owner)) {
-                self.push(Phase::Metadata, i, sql, Lock::None);
-            }
-        }
+        self.created_acl(i, Phase::Metadata, &target, acl, owner);
     }
 
     fn relation_kind(&self, q: &QName) -> &'static str {
@@ -1639,6 +2363,8 @@ impl<'a> Builder<'a> {
                     name.sql()
                 )
             }
+            Target::EventTrigger(n) => format!("EVENT TRIGGER {}", ident(n)),
+            Target::Publication(n) => format!("PUBLICATION {}", ident(n)),
         }
     }
 
@@ -1683,6 +2409,41 @@ impl<'a> Builder<'a> {
                 .sequences
                 .iter()
                 .find(|x| &x.name == q)
+                .map(|x| x.owner.clone())
+                .or_else(|| {
+                    // An identity sequence belongs to its table's owner.
+                    s.tables
+                        .iter()
+                        .filter(|t| t.name.schema == q.schema)
+                        .find(|t| {
+                            t.columns.iter().any(|c| {
+                                c.identity.as_ref().and_then(|i| i.sequence.as_ref())
+                                    == Some(&q.name)
+                            })
+                        })
+                        .map(|t| t.owner.clone())
+                }),
+            Target::Type(q) => s
+                .enums
+                .iter()
+                .find(|x| &x.name == q)
+                .map(|x| x.owner.clone())
+                .or_else(|| {
+                    s.composites
+                        .iter()
+                        .find(|x| &x.name == q)
+                        .map(|x| x.owner.clone())
+                })
+                .or_else(|| {
+                    s.ranges
+                        .iter()
+                        .find(|x| &x.name == q)
+                        .map(|x| x.owner.clone())
+                }),
+            Target::Domain(q) => s
+                .domains
+                .iter()
+                .find(|x| &x.name == q)
                 .map(|x| x.owner.clone()),
             Target::Function {
                 name, arguments, ..
@@ -1699,6 +2460,7 @@ impl<'a> Builder<'a> {
         self.rebuild_dependent_views(changes);
         self.order_tables();
         self.order_views();
+        self.order_types(changes);
         self.steps.sort_by_key(|(phase, order, _)| (*phase, *order));
         (
             self.steps.into_iter().map(|(_, _, s)| s).collect(),
@@ -1732,6 +2494,16 @@ impl<'a> Builder<'a> {
                     touched.insert(v.name.clone());
                 }
                 Change::RecreateEnum { to, .. } => {
+                    for (t, _, _) in self.type_users(&to.name) {
+                        touched.insert(t);
+                    }
+                    for d in &self.rebuilt_domains {
+                        for (t, _, _) in self.type_users(d) {
+                            touched.insert(t);
+                        }
+                    }
+                }
+                Change::RecreateRange { to, .. } => {
                     for (t, _, _) in self.type_users(&to.name) {
                         touched.insert(t);
                     }
@@ -1811,6 +2583,34 @@ impl<'a> Builder<'a> {
                             .map(|q| depth(from, &q))
                             .unwrap_or(0)
                     }
+                    _ => 0,
+                };
+                (phase, key, order, step)
+            })
+            .collect();
+        keyed.sort_by_key(|(phase, key, order, _)| (*phase, *key, *order));
+        self.steps = keyed
+            .into_iter()
+            .enumerate()
+            .map(|(n, (phase, _, _, step))| (phase, n, step))
+            .collect();
+    }
+
+    /// Types in dependency order within their phases (a domain over an enum, a composite
+    /// holding a range, …): creates dependencies first, drops dependents first.
+    fn order_types(&mut self, changes: &[Change]) {
+        let (to_rank, from_rank) = (type_ranks(self.to), type_ranks(self.from));
+        let mut keyed: Vec<(Phase, usize, usize, Step)> = self
+            .steps
+            .drain(..)
+            .map(|(phase, order, step)| {
+                let ty = changes.get(step.change).and_then(type_of_change);
+                let rank = |ranks: &BTreeMap<QName, usize>| {
+                    ty.and_then(|q| ranks.get(q).copied()).unwrap_or(0)
+                };
+                let key = match phase {
+                    Phase::CreateTypes | Phase::CreateLateTypes => rank(&to_rank),
+                    Phase::DropTypes => 1000 - rank(&from_rank).min(1000),
                     _ => 0,
                 };
                 (phase, key, order, step)
@@ -2064,4 +2864,196 @@ fn trigger_enable_sql(table: &QName, name: &str, state: &str) -> String {
         _ => "ENABLE TRIGGER",
     };
     format!("ALTER TABLE {} {what} {}", table.sql(), ident(name))
+}
+
+/// The spellings `format_type` may give a type's name (qualified or not, quoted or not).
+fn type_names(ty: &QName) -> [String; 4] {
+    [
+        ty.name.clone(),
+        format!("{}.{}", ty.schema, ty.name),
+        ident(&ty.name),
+        ty.sql(),
+    ]
+}
+
+/// Whether a type text (a column type, an argument list) names `ty`, as a whole word.
+fn mentions_type(text: &str, ty: &QName) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '.' || c == '$';
+    type_names(ty).iter().any(|name| {
+        text.match_indices(name.as_str()).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(|c| is_word(c) && c != '.')
+        })
+    })
+}
+
+/// Reads back a `schema.name` that `quote_ident` wrote.
+fn parse_qualified(text: &str) -> Option<QName> {
+    fn part(s: &str) -> Option<(String, &str)> {
+        if s.starts_with('"') {
+            parse_quoted(s)
+        } else {
+            let end = s.find('.').unwrap_or(s.len());
+            Some((s[..end].to_string(), &s[end..]))
+        }
+    }
+    let (schema, rest) = part(text)?;
+    let (name, rest) = part(rest.strip_prefix('.')?)?;
+    rest.is_empty().then(|| QName::new(schema, name))
+}
+
+fn create_range(r: &RangeType) -> String {
+    let mut opts = vec![format!("SUBTYPE = {}", r.subtype)];
+    let named = [
+        ("SUBTYPE_OPCLASS", &r.subtype_opclass),
+        ("COLLATION", &r.collation),
+        ("CANONICAL", &r.canonical),
+        ("SUBTYPE_DIFF", &r.subtype_diff),
+        ("MULTIRANGE_TYPE_NAME", &r.multirange),
+    ];
+    for (key, value) in named {
+        if let Some(v) = value {
+            opts.push(format!("{key} = {v}"));
+        }
+    }
+    format!(
+        "CREATE TYPE {} AS RANGE ({})",
+        r.name.sql(),
+        opts.join(", ")
+    )
+}
+
+fn event_trigger_enable_sql(name: &str, state: &str) -> String {
+    let what = match state {
+        "D" => "DISABLE",
+        "R" => "ENABLE REPLICA",
+        "A" => "ENABLE ALWAYS",
+        _ => "ENABLE",
+    };
+    format!("ALTER EVENT TRIGGER {} {what}", ident(name))
+}
+
+/// `"s"."t" ("a", "b") WHERE (…)`, after a TABLE keyword.
+fn publication_table(t: &PublicationTable) -> String {
+    let mut s = t.table.sql();
+    if !t.columns.is_empty() {
+        let cols: Vec<String> = t.columns.iter().map(|c| ident(c)).collect();
+        s.push_str(&format!(" ({})", cols.join(", ")));
+    }
+    if let Some(f) = &t.row_filter {
+        s.push_str(&format!(" WHERE ({f})"));
+    }
+    s
+}
+
+/// `publish = '…', publish_via_partition_root = …[, publish_generated_columns = …]`.
+fn publication_options(p: &Publication, generated_columns: bool) -> String {
+    let ops: Vec<&str> = [
+        (p.insert, "insert"),
+        (p.update, "update"),
+        (p.delete, "delete"),
+        (p.truncate, "truncate"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| name)
+    .collect();
+    let mut s = format!(
+        "publish = {}, publish_via_partition_root = {}",
+        literal(&ops.join(", ")),
+        p.via_root
+    );
+    // Only PostgreSQL 18 knows the option: named only when a side publishes them.
+    if generated_columns {
+        s.push_str(&format!(
+            ", publish_generated_columns = {}",
+            p.generated_columns.as_deref().unwrap_or("none")
+        ));
+    }
+    s
+}
+
+/// The type a type-level change is about.
+fn type_of_change(c: &Change) -> Option<&QName> {
+    match c {
+        Change::CreateEnum(e) | Change::DropEnum(e) => Some(&e.name),
+        Change::RecreateEnum { to, .. } => Some(&to.name),
+        Change::AddEnumValue { ty, .. } => Some(ty),
+        Change::CreateDomain(d) | Change::DropDomain(d) => Some(&d.name),
+        Change::AlterDomain { to, .. } => Some(&to.name),
+        Change::CreateComposite(t) | Change::DropComposite(t) => Some(&t.name),
+        Change::RecreateComposite { to, .. } => Some(&to.name),
+        Change::CreateRange(r) | Change::DropRange(r) => Some(&r.name),
+        Change::RecreateRange { to, .. } => Some(&to.name),
+        _ => None,
+    }
+}
+
+/// Depth of each user type in the "is built from" graph: 0 for types built only from others
+/// outside the schema, 1 + the deepest part otherwise.
+fn type_ranks(s: &Schema) -> BTreeMap<QName, usize> {
+    let mut parts: BTreeMap<QName, Vec<&str>> = BTreeMap::new();
+    for e in &s.enums {
+        parts.insert(e.name.clone(), vec![]);
+    }
+    for d in &s.domains {
+        parts.insert(d.name.clone(), vec![d.base_type.as_str()]);
+    }
+    for c in &s.composites {
+        parts.insert(
+            c.name.clone(),
+            c.attributes.iter().map(|a| a.definition.as_str()).collect(),
+        );
+    }
+    for r in &s.ranges {
+        parts.insert(r.name.clone(), vec![r.subtype.as_str()]);
+    }
+    let names: Vec<QName> = parts.keys().cloned().collect();
+    let deps: BTreeMap<QName, Vec<QName>> = parts
+        .iter()
+        .map(|(q, texts)| {
+            let uses = names
+                .iter()
+                .filter(|n| *n != q && texts.iter().any(|t| mentions_type(t, n)))
+                .cloned()
+                .collect();
+            (q.clone(), uses)
+        })
+        .collect();
+    fn visit(
+        q: &QName,
+        deps: &BTreeMap<QName, Vec<QName>>,
+        rank: &mut BTreeMap<QName, usize>,
+        depth: usize,
+    ) -> usize {
+        if let Some(r) = rank.get(q) {
+            return *r;
+        }
+        let r = if depth > 64 {
+            0
+        } else {
+            deps.get(q)
+                .map(|ds| {
+                    ds.iter()
+                        .map(|d| visit(d, deps, rank, depth + 1) + 1)
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0)
+        };
+        rank.insert(q.clone(), r);
+        r
+    }
+    let mut rank = BTreeMap::new();
+    for q in &names {
+        visit(q, &deps, &mut rank, 0);
+    }
+    rank
+}
+
+/// How many parameters have a default, from the header `pg_get_functiondef` writes.
+fn parameter_defaults(definition: &str) -> usize {
+    let header = definition.lines().next().unwrap_or("");
+    header.matches(" DEFAULT ").count()
 }

@@ -6,7 +6,13 @@
 //! functions before the defaults, checks and triggers that call them (bodies are not checked at
 //! creation, as pg_dump does), parents before partitions, keys before the foreign keys that
 //! reference them, views dropped before the columns they read change and recreated after, and
-//! drops in reverse.
+//! drops in reverse. Range types whose support functions are new come after those functions
+//! (and are dropped before them); default privileges change after every object is created, so
+//! the plan states each new object's privileges relative to the old defaults; event triggers
+//! are dropped first and created last, so they never fire on the migration itself.
+//!
+//! Kinds pgkeel does not model, and changes it cannot make safely (a range type's subtype
+//! under existing columns, partitioning changes), are [`Refusal`]s naming the object.
 
 mod acl;
 mod ddl;

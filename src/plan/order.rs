@@ -4,6 +4,8 @@
 /// Lower runs first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Event triggers first, so they do not fire on the rest of the migration.
+    DropEventTriggers,
     DropViews,
     DropTriggersAndPolicies,
     DropForeignKeys,
@@ -13,6 +15,8 @@ pub enum Phase {
     CreateTypes,
     CreateSequences,
     CreateFunctions,
+    /// Range types whose support functions this migration creates.
+    CreateLateTypes,
     CreateTables,
     AlterColumns,
     DropColumns,
@@ -23,6 +27,8 @@ pub enum Phase {
     DropSequences,
     DropFunctions,
     DropTypes,
+    /// Support functions of range types dropped just before.
+    DropLateFunctions,
     DropExtensions,
     DropSchemas,
     CreateViews,
@@ -31,4 +37,8 @@ pub enum Phase {
     Metadata,
     /// After table privileges: `REVOKE ALL ON TABLE` also clears column grants.
     ColumnPrivileges,
+    /// After every object is created: new default privileges apply to later objects only.
+    DefaultPrivileges,
+    /// Last, as pg_dump does: an event trigger fires on every later DDL statement.
+    EventTriggers,
 }

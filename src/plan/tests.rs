@@ -79,6 +79,7 @@ fn enum_labels_are_literals() {
         labels: vec!["x'); DROP TABLE t; --".into()],
         owner: "postgres".into(),
         comment: None,
+        acl: vec![],
     };
     let s = sqls(
         &Schema::default(),
@@ -158,5 +159,181 @@ fn partitioning_change_is_refused_with_the_object_named() {
             .contains("cannot migrate table public.t"),
         "{}",
         refusals[0]
+    );
+}
+
+fn range(name: &str, subtype: &str) -> RangeType {
+    RangeType {
+        name: QName::new("public", name),
+        subtype: subtype.into(),
+        subtype_opclass: None,
+        collation: None,
+        canonical: None,
+        subtype_diff: None,
+        multirange: Some(format!("public.{name}_multirange")),
+        owner: "postgres".into(),
+        comment: None,
+        acl: vec![],
+    }
+}
+
+#[test]
+fn range_subtype_change_with_columns_is_refused_by_name() {
+    let t = table("booking", vec![col("during", "r")]);
+    let from = Schema {
+        ranges: vec![range("r", "integer")],
+        tables: vec![t.clone()],
+        ..Schema::default()
+    };
+    let to = Schema {
+        ranges: vec![range("r", "bigint")],
+        tables: vec![t],
+        ..Schema::default()
+    };
+    let (_, refusals) = plan(&diff(&from, &to), &from, &to, PlanOptions::default());
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    let text = refusals[0].to_string();
+    assert!(text.contains("range type public.r"), "{text}");
+    assert!(text.contains("public.booking.during"), "{text}");
+}
+
+#[test]
+fn range_with_a_new_difference_function_is_created_after_it() {
+    let mut r = range("r", "numeric");
+    r.subtype_diff = Some("public.num_diff".into());
+    let f = Function {
+        name: QName::new("public", "num_diff"),
+        arguments: "a numeric, b numeric".into(),
+        argument_types: "numeric, numeric".into(),
+        kind: "f".into(),
+        definition: "CREATE OR REPLACE FUNCTION public.num_diff(a numeric, b numeric) RETURNS double precision LANGUAGE sql AS $$ select (a - b)::float8 $$".into(),
+        result: "double precision".into(),
+        owner: "postgres".into(),
+        comment: None,
+        acl: vec![],
+    };
+    let to = Schema {
+        ranges: vec![r],
+        functions: vec![f],
+        ..Schema::default()
+    };
+    let s = sqls(&Schema::default(), &to, false);
+    let f = s
+        .iter()
+        .position(|x| x.contains("FUNCTION public.num_diff"))
+        .unwrap();
+    let t = s.iter().position(|x| x.starts_with("CREATE TYPE")).unwrap();
+    assert!(f < t, "{s:#?}");
+    // Dropping them: the type first, then its function.
+    let back = sqls(&to, &Schema::default(), false);
+    let t = back
+        .iter()
+        .position(|x| x.starts_with("DROP TYPE"))
+        .unwrap();
+    let f = back
+        .iter()
+        .position(|x| x.starts_with("DROP FUNCTION"))
+        .unwrap();
+    assert!(t < f, "{back:#?}");
+}
+
+#[test]
+fn unmodelled_differences_are_refused_never_planned_as_nothing() {
+    let to = Schema {
+        unmodelled: vec![Unmodelled {
+            kind: "text search configuration".into(),
+            name: "public.english_nostop".into(),
+            definition: "default".into(),
+        }],
+        ..Schema::default()
+    };
+    let changes = diff(&Schema::default(), &to);
+    assert_eq!(changes.len(), 1);
+    let (steps, refusals) = plan(&changes, &Schema::default(), &to, PlanOptions::default());
+    assert!(steps.is_empty());
+    assert_eq!(
+        refusals[0].to_string(),
+        "cannot migrate text search configuration public.english_nostop: pgkeel does not migrate text search configuration objects yet; write this change in a migration yourself"
+    );
+}
+
+fn publication(tables: Vec<PublicationTable>) -> Publication {
+    Publication {
+        name: "p".into(),
+        all_tables: false,
+        tables,
+        schemas: vec![],
+        insert: true,
+        update: true,
+        delete: true,
+        truncate: true,
+        via_root: false,
+        generated_columns: None,
+        owner: "postgres".into(),
+        comment: None,
+    }
+}
+
+#[test]
+fn publication_members_leave_early_and_join_late() {
+    let member = |name: &str, filter: Option<&str>| PublicationTable {
+        table: QName::new("public", name),
+        columns: vec![],
+        row_filter: filter.map(str::to_string),
+    };
+    let from = Schema {
+        tables: vec![table("a", vec![]), table("b", vec![])],
+        publications: vec![publication(vec![member("a", None), member("b", None)])],
+        ..Schema::default()
+    };
+    let mut p = publication(vec![member("b", Some("(id > 1)"))]);
+    p.truncate = false;
+    let to = Schema {
+        tables: vec![table("b", vec![])],
+        publications: vec![p],
+        ..Schema::default()
+    };
+    let s = sqls(&from, &to, false);
+    assert_eq!(
+        s,
+        vec![
+            "ALTER PUBLICATION \"p\" DROP TABLE \"public\".\"a\"",
+            "ALTER PUBLICATION \"p\" DROP TABLE \"public\".\"b\"",
+            "DROP TABLE \"public\".\"a\"",
+            "ALTER PUBLICATION \"p\" ADD TABLE \"public\".\"b\" WHERE ((id > 1))",
+            "ALTER PUBLICATION \"p\" SET (publish = 'insert, update, delete', publish_via_partition_root = false)",
+        ]
+    );
+}
+
+#[test]
+fn default_privileges_return_to_the_builtin_default_and_run_last() {
+    let entry = DefaultPrivileges {
+        role: "app".into(),
+        schema: None,
+        object_type: "f".into(),
+        acl: vec!["app=X/app".into()],
+        builtin: vec!["=X/app".into(), "app=X/app".into()],
+    };
+    let from = Schema {
+        default_privileges: vec![entry],
+        ..Schema::default()
+    };
+    let to = Schema {
+        schemas: vec![Namespace {
+            name: "s".into(),
+            owner: "app".into(),
+            comment: None,
+            acl: vec![],
+        }],
+        ..Schema::default()
+    };
+    let s = sqls(&from, &to, false);
+    assert_eq!(
+        s,
+        vec![
+            "CREATE SCHEMA \"s\"",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" GRANT EXECUTE ON FUNCTIONS TO PUBLIC",
+        ]
     );
 }

@@ -202,6 +202,9 @@ pub(super) fn mark(c: &Change) -> &'static str {
         | Change::CreateDomain(_)
         | Change::CreateComposite(_)
         | Change::CreateSequence(_)
+        | Change::CreateRange(_)
+        | Change::CreateEventTrigger(_)
+        | Change::CreatePublication(_)
         | Change::AddEnumValue { .. } => "➕",
         Change::DropTable(_)
         | Change::DropColumn { .. }
@@ -216,7 +219,10 @@ pub(super) fn mark(c: &Change) -> &'static str {
         | Change::DropEnum(_)
         | Change::DropDomain(_)
         | Change::DropComposite(_)
-        | Change::DropSequence(_) => "➖",
+        | Change::DropSequence(_)
+        | Change::DropRange(_)
+        | Change::DropEventTrigger(_)
+        | Change::DropPublication(_) => "➖",
         _ => "🔄",
     }
 }

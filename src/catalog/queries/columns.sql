@@ -9,8 +9,11 @@ SELECT coalesce(json_agg(json_build_object(
          'identity', CASE WHEN a.attidentity <> '' THEN
              (SELECT json_build_object('generation', CASE a.attidentity WHEN 'a' THEN 'always' ELSE 'by_default' END,
                                        'start', s.seqstart, 'increment', s.seqincrement, 'min', s.seqmin,
-                                       'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle)
-                FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+                                       'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
+                                       'sequence', sc.relname,
+                                       'acl', coalesce((SELECT array_agg(x::text ORDER BY x::text) FROM unnest(sc.relacl) x
+                                                         WHERE NOT (sc.relacl @> acldefault('s', sc.relowner) AND sc.relacl <@ acldefault('s', sc.relowner))), '{}'))
+                FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class sc ON sc.oid = d.objid
                -- refclassid lets this use pg_depend's (refclassid, refobjid, refobjsubid) index.
                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid = a.attnum
                  AND d.deptype = 'i' AND d.classid = 'pg_class'::regclass LIMIT 1) END,

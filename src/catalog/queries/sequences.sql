@@ -12,7 +12,7 @@ SELECT coalesce(json_agg(json_build_object(
                          AND d.refclassid = 'pg_class'::regclass LIMIT 1),
          'owner', pg_get_userbyid(c.relowner),
          'comment', (SELECT d.description FROM pg_description d WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0),
-         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a WHERE c.relacl IS DISTINCT FROM acldefault('s', c.relowner)), '{}')
+         'acl', coalesce((SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a WHERE NOT (c.relacl @> acldefault('s', c.relowner) AND c.relacl <@ acldefault('s', c.relowner))), '{}')
        ) ORDER BY ns.nspname, c.relname), '[]')::text
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid
  WHERE c.relkind = 'S'
