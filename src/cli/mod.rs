@@ -528,14 +528,10 @@ pub struct ProtectionArgs {
         env = "PGKEEL_REQUIRE_PROTECTION"
     )]
     pub require_protection: Option<ProtectionArg>,
-    /// How many required reviewers the environment must list at least.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        env = "PGKEEL_MIN_REVIEWERS"
-    )]
-    pub min_reviewers: usize,
+    /// How many required reviewers the environment must list at least [default: 2 for
+    /// restore, 1 for check].
+    #[arg(long, value_name = "N", env = "PGKEEL_MIN_REVIEWERS")]
+    pub min_reviewers: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -821,4 +817,6 @@ pub struct RestoreArgs {
     pub tool: Option<ToolArg>,
     #[command(flatten)]
     pub s3: S3Args,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
 }

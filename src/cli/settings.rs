@@ -76,12 +76,13 @@ pub fn check(args: &CheckArgs, file: &Loaded) -> Result<check::Settings, Error> 
         conn: connection(&args.connection, file)?,
         schemas,
         fail_on_missing_schema: explicit || file.config.schemas.is_some(),
-        gate: gate(&args.protection),
+        gate: gate(&args.protection, 1),
     })
 }
 
-/// The environment gate: checked by default when an environment is named.
-pub fn gate(args: &ProtectionArgs) -> Gate {
+/// The environment gate: checked by default when an environment is named. `min_reviewers` is
+/// the command's default (a restore asks for two people).
+pub fn gate(args: &ProtectionArgs, min_reviewers: usize) -> Gate {
     let environment = args.environment.clone().filter(|e| !e.is_empty());
     let policy = match (args.require_protection, &environment) {
         (Some(ProtectionArg::Fail), _) | (None, Some(_)) => Policy::Fail,
@@ -91,7 +92,7 @@ pub fn gate(args: &ProtectionArgs) -> Gate {
     Gate {
         environment,
         policy,
-        min_reviewers: args.min_reviewers,
+        min_reviewers: args.min_reviewers.unwrap_or(min_reviewers),
     }
 }
 
@@ -803,5 +804,6 @@ pub fn restore(
         safety_backup: !args.no_safety_backup,
         safety_verify: verify_mode(args.safety_verify),
         migrations,
+        gate: gate(&args.protection, 2),
     })
 }

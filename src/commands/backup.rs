@@ -81,35 +81,51 @@ pub async fn run(
             &location,
             &pruned,
             settings.dry_run,
-            &json_ctx(),
+            &Context::of(crate::report::Format::Json),
             buf,
         )
     });
-    let sha = manifest
-        .files
-        .iter()
-        .find(|f| f.name == manifest.dump)
-        .or(manifest.files.first())
-        .map(|f| f.sha256.clone())
-        .unwrap_or_default();
+    let sha = manifest.dump_sha256().unwrap_or_default().to_string();
+    // Absolute: a later `uses:` step (upload-artifact) resolves paths against the workspace,
+    // not the working directory this step ran in.
+    let path = match store.location().child(&manifest.id) {
+        crate::storage::Location::Local(p) => {
+            std::path::absolute(&p).unwrap_or(p).display().to_string()
+        }
+        remote => remote.to_string(),
+    };
     crate::report::actions::outputs(&[
         ("backup-id", manifest.id.clone()),
-        ("path", location.clone()),
+        ("path", path),
         ("sha256", sha),
-        ("size", manifest.size.to_string()),
+        ("size", manifest.dump_size().to_string()),
         (
             "verified",
-            (manifest.status == Status::Verified).to_string(),
+            if manifest.status == Status::Verified {
+                manifest.verification.mode.clone()
+            } else {
+                "none".to_string()
+            },
         ),
         (
             "restore-seconds",
             manifest
                 .verification
                 .restore_ms
-                .map(|ms| format!("{:.1}", ms as f64 / 1000.0))
+                .map(|ms| format!("{:.3}", ms as f64 / 1000.0))
                 .unwrap_or_default(),
         ),
     ])?;
+    crate::report::actions::summary(|buf| {
+        render::created(
+            &manifest,
+            &location,
+            &pruned,
+            settings.dry_run,
+            &Context::of(crate::report::Format::Markdown),
+            buf,
+        )
+    })?;
     render::created(&manifest, &location, &pruned, settings.dry_run, ctx, out)
         .map_err(Error::Output)?;
     Ok(Outcome::Clean)
@@ -163,12 +179,4 @@ pub async fn list(
     let all = manifests(&store).await?;
     render::list(&all, &store.location(), Stamp::now(), ctx, out).map_err(Error::Output)?;
     Ok(Outcome::Clean)
-}
-
-/// A context printing JSON: the notification carries the `--format json` document.
-fn json_ctx() -> Context {
-    Context {
-        format: crate::report::Format::Json,
-        style: crate::report::Style::default(),
-    }
 }

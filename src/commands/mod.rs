@@ -19,3 +19,14 @@ pub struct Context {
     pub format: Format,
     pub style: Style,
 }
+
+impl Context {
+    /// Plain `format`, no colour: for documents written beside the terminal output (the
+    /// step summary, a notification's JSON).
+    pub fn of(format: Format) -> Context {
+        Context {
+            format,
+            style: Style::default(),
+        }
+    }
+}

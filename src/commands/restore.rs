@@ -41,6 +41,8 @@ pub struct Settings {
     pub safety_backup: bool,
     pub safety_verify: VerifyMode,
     pub migrations: Option<Migrations>,
+    /// The GitHub Environment gate, checked before anything else.
+    pub gate: crate::report::actions::Gate,
 }
 
 /// What a finished restore reports.
@@ -49,7 +51,9 @@ pub struct Restored {
     pub from: String,
     pub target: String,
     pub strategy: Strategy,
+    /// Where the safety backup is, and its id (what `restore --from` takes to undo).
     pub safety: Option<String>,
+    pub safety_id: Option<String>,
     pub tables: usize,
     pub rows: i64,
     pub migrations: Vec<String>,
@@ -84,6 +88,9 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     let started = Instant::now();
     let db = settings.conn.dbname.clone();
+    // 0. Inside the job's protected environment (when one is named), so that a workflow
+    //    calling `pgkeel restore` directly is guarded like the action.
+    crate::report::actions::require_protection(&settings.gate)?;
     // 1. Nothing happens without the confirmation.
     target::check_confirmation(
         &db,
@@ -179,6 +186,7 @@ pub async fn run(
         from: located.describe(),
         target: settings.conn.to_string(),
         strategy: settings.strategy,
+        safety_id: safety.as_ref().map(|s| s.manifest.id.clone()),
         safety: safety.map(|s| s.at),
         tables: counts.0,
         rows: counts.1,
@@ -204,9 +212,16 @@ pub async fn run(
         ("restored", "true".to_string()),
         (
             "safety-backup-id",
-            restored.safety.clone().unwrap_or_default(),
+            restored.safety_id.clone().unwrap_or_default(),
         ),
     ])?;
+    crate::report::actions::summary(|buf| {
+        render::restored(
+            &restored,
+            &Context::of(crate::report::Format::Markdown),
+            buf,
+        )
+    })?;
     render::restored(&restored, ctx, out).map_err(Error::Output)?;
     Ok(Outcome::Clean)
 }

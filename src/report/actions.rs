@@ -523,6 +523,29 @@ pub fn report_path(dir: Option<&std::path::Path>, file: &str) -> String {
 
 /// Writes step outputs (and masks secrets) for commands that publish nothing else, such as
 /// backup and restore. Outside Actions it does nothing.
+/// Appends markdown (rendered by `render`) to the step summary, within GitHub's 1 MiB, when
+/// running inside GitHub Actions: what `backup` and `restore` show, with no comment or issue.
+pub fn summary(render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<(), Error> {
+    let Some(ctx) = context() else {
+        return Ok(());
+    };
+    let Some(path) = &ctx.summary else {
+        return Ok(());
+    };
+    let mut md = Vec::new();
+    render(&mut md).map_err(Error::Output)?;
+    let pointer = ctx
+        .run_url()
+        .map(|u| format!("The full log is in [this run]({u})."))
+        .unwrap_or_default();
+    summary::append(path, &String::from_utf8_lossy(&md), &pointer).map_err(|source| {
+        Error::from(PublishError::Summary {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
 pub fn outputs(outputs: &[(&'static str, String)]) -> Result<(), Error> {
     let Some(ctx) = context() else {
         return Ok(());

@@ -1,4 +1,5 @@
-//! Reports of `backup`, `backup list` and `restore`: human text or one JSON document.
+//! Reports of `backup`, `backup list` and `restore`: human text, one JSON document, or markdown
+//! (`backup` and `restore`: the step summary inside GitHub Actions).
 
 use std::io::{self, Write};
 
@@ -17,10 +18,7 @@ fn seconds(ms: u64) -> String {
 }
 
 fn dump_sha(m: &Manifest) -> &str {
-    m.files
-        .iter()
-        .find(|f| f.name == m.dump)
-        .map(|f| f.sha256.as_str())
+    m.dump_sha256()
         .unwrap_or("(directory: one checksum per file in the manifest)")
 }
 
@@ -56,6 +54,9 @@ pub fn created(
                 },
             },
         );
+    }
+    if ctx.format == Format::Markdown {
+        return created_markdown(m, location, pruned, dry_run, out);
     }
     let s = ctx.style;
     let status = match m.status {
@@ -215,6 +216,7 @@ pub fn restored(r: &Restored, ctx: &Context, out: &mut dyn Write) -> io::Result<
             target: &'a str,
             strategy: &'a str,
             safety_backup: Option<&'a str>,
+            safety_backup_id: Option<&'a str>,
             verified: bool,
             tables: usize,
             rows: i64,
@@ -231,6 +233,7 @@ pub fn restored(r: &Restored, ctx: &Context, out: &mut dyn Write) -> io::Result<
                 target: &r.target,
                 strategy: r.strategy.name(),
                 safety_backup: r.safety.as_deref(),
+                safety_backup_id: r.safety_id.as_deref(),
                 verified: true,
                 tables: r.tables,
                 rows: r.rows,
@@ -239,6 +242,9 @@ pub fn restored(r: &Restored, ctx: &Context, out: &mut dyn Write) -> io::Result<
                 duration_ms: r.duration.as_millis() as u64,
             },
         );
+    }
+    if ctx.format == Format::Markdown {
+        return restored_markdown(r, out);
     }
     let s = ctx.style;
     writeln!(
@@ -277,4 +283,121 @@ pub fn restored(r: &Restored, ctx: &Context, out: &mut dyn Write) -> io::Result<
         "  took       {}",
         seconds(r.duration.as_millis() as u64)
     )
+}
+
+/// `text` as a table cell's code span: pipes escaped, one line, no backtick to end it early.
+fn cell(text: &str) -> String {
+    format!("`{}`", super::diff::md_escape(&text.replace('`', "'")))
+}
+
+fn created_markdown(
+    m: &Manifest,
+    location: &str,
+    pruned: &[String],
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let status = match m.status {
+        Status::Verified => "✅ verified",
+        Status::Unverified => "⚠️ not verified",
+        Status::Failed => "❌ verification failed",
+    };
+    writeln!(out, "### pgkeel backup {}: {status}\n", cell(&m.id))?;
+    writeln!(out, "| | |\n|---|---|")?;
+    writeln!(out, "| Where | {} |", cell(location))?;
+    writeln!(
+        out,
+        "| Size | {} ({}, {} compression) |",
+        bytes(m.size),
+        m.format.name(),
+        m.compression
+    )?;
+    writeln!(out, "| SHA-256 of the dump | {} |", cell(dump_sha(m)))?;
+    let rows: i64 = m.row_counts.values().sum();
+    writeln!(
+        out,
+        "| Contents | {rows} rows in {} tables, schema {} |",
+        m.row_counts.len(),
+        cell(&m.schema_fingerprint[..12.min(m.schema_fingerprint.len())])
+    )?;
+    writeln!(
+        out,
+        "| Source | PostgreSQL {}, pg_dump {} |",
+        super::diff::md_escape(&m.server_version),
+        super::diff::md_escape(&m.pg_dump_version)
+    )?;
+    writeln!(out, "| Dumped in | {} |", seconds(m.duration_ms))?;
+    let verified = match (&m.verification.mode[..], m.verification.restore_ms) {
+        ("restore", Some(ms)) => format!(
+            "restored in {} into {}",
+            seconds(ms),
+            super::diff::md_escape(
+                m.verification
+                    .restored_into
+                    .as_deref()
+                    .unwrap_or("a throwaway server")
+            )
+        ),
+        ("list", _) => "`pg_restore --list` read every entry".to_string(),
+        _ => "no (`verify: none`)".to_string(),
+    };
+    writeln!(out, "| Verification | {verified} |")?;
+    for problem in &m.verification.problems {
+        writeln!(out, "| Problem | {} |", super::diff::md_escape(problem))?;
+    }
+    if !pruned.is_empty() || dry_run {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        let list: Vec<String> = pruned.iter().map(|p| cell(p)).collect();
+        writeln!(
+            out,
+            "| Retention | {verb} {}{}{} |",
+            pruned.len(),
+            if list.is_empty() { "" } else { ": " },
+            list.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn restored_markdown(r: &Restored, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "### pgkeel restore: {} into {} ✅\n",
+        cell(&r.id),
+        cell(&r.target)
+    )?;
+    writeln!(out, "| | |\n|---|---|")?;
+    writeln!(out, "| From | {} |", cell(&r.from))?;
+    writeln!(out, "| Strategy | {} |", r.strategy.name())?;
+    match (&r.safety_id, &r.safety) {
+        (Some(id), Some(at)) => writeln!(
+            out,
+            "| Safety backup | {} at {} (restore it to undo) |",
+            cell(id),
+            cell(at)
+        )?,
+        _ => writeln!(out, "| Safety backup | none (`--no-safety-backup`) |")?,
+    }
+    writeln!(
+        out,
+        "| Verified | {} rows in {} tables and the schema match the backup's manifest |",
+        r.rows, r.tables
+    )?;
+    if !r.migrations.is_empty() {
+        let list: Vec<String> = r.migrations.iter().map(|m| cell(m)).collect();
+        writeln!(
+            out,
+            "| Migrations applied | {}: {} |",
+            r.migrations.len(),
+            list.join(", ")
+        )?;
+    }
+    if let Some(old) = &r.old_database {
+        writeln!(
+            out,
+            "| Previous database | kept as {} (drop it when satisfied) |",
+            cell(old)
+        )?;
+    }
+    writeln!(out, "| Took | {} |", seconds(r.duration.as_millis() as u64))
 }

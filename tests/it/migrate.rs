@@ -748,7 +748,7 @@ fn command_mode_runs_the_teams_tool_under_lock_and_timeouts() {
 
 #[test]
 fn command_mode_with_a_real_tool_node_pg_migrate() {
-    let Some(tool) = crate::support::migration_tool("node-pg-migrate") else {
+    let Some(tool) = crate::support::installed_tool("node-pg-migrate") else {
         return;
     };
     let db = TestDb::new();

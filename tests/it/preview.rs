@@ -392,7 +392,7 @@ fn a_database_base_clones_its_schema_and_previews_only_pending_migrations_withou
 
 #[test]
 fn command_mode_previews_the_teams_own_tool() {
-    let Some(tool) = crate::support::migration_tool("dbmate") else {
+    let Some(tool) = crate::support::installed_tool("dbmate") else {
         return;
     };
     let (repo, dir) = project("dbmate");

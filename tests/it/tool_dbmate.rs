@@ -9,7 +9,7 @@ use std::process::Command;
 
 use pgkeel::migrations::Format;
 
-use crate::support::{migration_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{installed_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
 use crate::tool_sqlx::{
     apply_with_library, assert_all_applied, assert_read_back, load, status_json,
 };
@@ -94,7 +94,7 @@ fn table(db: &TestDb) -> Vec<String> {
 
 #[test]
 fn dbmate_sees_what_pgkeel_applied() {
-    let Some(tool) = migration_tool("dbmate") else {
+    let Some(tool) = installed_tool("dbmate") else {
         return;
     };
     let dir = temp_dir();
@@ -134,7 +134,7 @@ fn dbmate_sees_what_pgkeel_applied() {
 
 #[test]
 fn pgkeel_reads_what_dbmate_applied() {
-    let Some(tool) = migration_tool("dbmate") else {
+    let Some(tool) = installed_tool("dbmate") else {
         return;
     };
     let dir = temp_dir();
@@ -155,7 +155,7 @@ fn pgkeel_reads_what_dbmate_applied() {
 
 #[test]
 fn dbmate_accepts_rows_the_history_module_writes() {
-    let Some(tool) = migration_tool("dbmate") else {
+    let Some(tool) = installed_tool("dbmate") else {
         return;
     };
     let dir = temp_dir();
@@ -174,7 +174,7 @@ fn dbmate_accepts_rows_the_history_module_writes() {
 
 #[test]
 fn history_module_reads_rows_dbmate_writes() {
-    let Some(tool) = migration_tool("dbmate") else {
+    let Some(tool) = installed_tool("dbmate") else {
         return;
     };
     let dir = temp_dir();

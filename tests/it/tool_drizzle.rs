@@ -9,7 +9,7 @@ use std::process::Command;
 
 use pgkeel::migrations::Format;
 
-use crate::support::{migration_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{installed_tool, pgkeel, repo_root, run, temp_dir, Run, TestDb};
 use crate::tool_sqlx::{
     apply_with_library, assert_all_applied, assert_read_back, load, status_json,
 };
@@ -56,7 +56,7 @@ fn rows(db: &TestDb) -> Vec<String> {
 
 #[test]
 fn drizzle_kit_has_nothing_to_apply_after_pgkeel() {
-    let Some(tool) = migration_tool("drizzle-kit") else {
+    let Some(tool) = installed_tool("drizzle-kit") else {
         return;
     };
     let dir = temp_dir();
@@ -83,7 +83,7 @@ fn drizzle_kit_has_nothing_to_apply_after_pgkeel() {
 
 #[test]
 fn pgkeel_reads_what_drizzle_kit_applied() {
-    let Some(tool) = migration_tool("drizzle-kit") else {
+    let Some(tool) = installed_tool("drizzle-kit") else {
         return;
     };
     let dir = temp_dir();
@@ -99,7 +99,7 @@ fn pgkeel_reads_what_drizzle_kit_applied() {
 
 #[test]
 fn drizzle_kit_accepts_rows_the_history_module_writes() {
-    let Some(tool) = migration_tool("drizzle-kit") else {
+    let Some(tool) = installed_tool("drizzle-kit") else {
         return;
     };
     let dir = temp_dir();
@@ -118,7 +118,7 @@ fn drizzle_kit_accepts_rows_the_history_module_writes() {
 
 #[test]
 fn history_module_reads_rows_drizzle_kit_writes() {
-    let Some(tool) = migration_tool("drizzle-kit") else {
+    let Some(tool) = installed_tool("drizzle-kit") else {
         return;
     };
     let dir = temp_dir();

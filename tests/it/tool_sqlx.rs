@@ -13,7 +13,7 @@ use pgkeel::migrations::history::{self, Rows};
 use pgkeel::migrations::{source, Format, Migration, Tree};
 use serde_json::Value;
 
-use crate::support::{migration_tool, pgkeel, repo_root, run, run_blocking, temp_dir, Run, TestDb};
+use crate::support::{installed_tool, pgkeel, repo_root, run, run_blocking, temp_dir, Run, TestDb};
 
 /// `examples/sqlx/migrations` plus a file with CRLF line endings, so a checksum over anything but the
 /// exact bytes would show.
@@ -66,7 +66,7 @@ fn rows(db: &TestDb) -> Vec<String> {
 
 #[test]
 fn sqlx_sees_what_pgkeel_applied_as_installed() {
-    let Some(tool) = migration_tool("sqlx") else {
+    let Some(tool) = installed_tool("sqlx") else {
         return;
     };
     let dir = temp_dir();
@@ -107,7 +107,7 @@ fn sqlx_sees_what_pgkeel_applied_as_installed() {
 
 #[test]
 fn pgkeel_reads_what_sqlx_applied() {
-    let Some(tool) = migration_tool("sqlx") else {
+    let Some(tool) = installed_tool("sqlx") else {
         return;
     };
     let dir = temp_dir();
@@ -160,7 +160,7 @@ pub(crate) fn assert_all_applied(status: &Value, versions: &[&str]) {
 
 #[test]
 fn sqlx_accepts_rows_the_history_module_writes() {
-    let Some(tool) = migration_tool("sqlx") else {
+    let Some(tool) = installed_tool("sqlx") else {
         return;
     };
     let dir = temp_dir();
@@ -187,7 +187,7 @@ fn sqlx_accepts_rows_the_history_module_writes() {
 
 #[test]
 fn history_module_reads_rows_sqlx_writes() {
-    let Some(tool) = migration_tool("sqlx") else {
+    let Some(tool) = installed_tool("sqlx") else {
         return;
     };
     let dir = temp_dir();

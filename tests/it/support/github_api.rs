@@ -485,3 +485,19 @@ fn write_reply(mut stream: TcpStream, reply: Reply) {
     let _ = stream.write_all(reply.body.as_bytes());
     let _ = stream.flush();
 }
+
+/// An environment document as the API returns it, requiring `reviewers` (and a wait timer).
+pub fn protected_environment(name: &str, reviewers: &[&str]) -> Value {
+    let list: Vec<Value> = reviewers
+        .iter()
+        .map(|r| json!({"type": "User", "reviewer": {"login": r, "id": 1}}))
+        .collect();
+    json!({
+        "id": 1, "name": name, "can_admins_bypass": false,
+        "protection_rules": [
+            {"id": 10, "type": "wait_timer", "wait_timer": 10},
+            {"id": 11, "type": "required_reviewers", "prevent_self_review": true, "reviewers": list}
+        ],
+        "deployment_branch_policy": null
+    })
+}

@@ -271,10 +271,10 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A real migration tool installed by `scripts/test-tools.sh` (dbmate, sqlx, drizzle-kit,
-/// node-pg-migrate). Under CI a missing tool fails the test; locally the test is skipped with
-/// a message saying how to install it.
-pub fn migration_tool(name: &str) -> Option<PathBuf> {
+/// A real tool installed by `scripts/test-tools.sh` (dbmate, sqlx, drizzle-kit, node-pg-migrate,
+/// zizmor, actionlint, moto_server). Under CI a missing tool fails the test; locally the test is
+/// skipped with a message saying how to install it.
+pub fn installed_tool(name: &str) -> Option<PathBuf> {
     let dir = tools_dir()?;
     let path = dir.join("bin").join(name);
     if path.exists() {

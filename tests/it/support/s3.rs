@@ -5,7 +5,6 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,32 +16,10 @@ pub struct S3 {
     pub secret: String,
 }
 
-fn tools_dir() -> Option<PathBuf> {
-    std::env::var_os("PGKEEL_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))
-}
-
-/// `moto_server` from the tools dir. Missing: a failure in CI, a skip (with a message) locally.
-fn moto() -> Option<PathBuf> {
-    let path = tools_dir()?.join("bin/moto_server");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} is missing: run scripts/test-tools.sh", path.display());
-    }
-    eprintln!(
-        "skipping: {} is missing (run scripts/test-tools.sh)",
-        path.display()
-    );
-    None
-}
-
 /// Python with moto's dependencies (boto3) importable, for setting servers up.
 pub fn python() -> Command {
     let mut cmd = Command::new("python3");
-    if let Some(dir) = tools_dir() {
+    if let Some(dir) = crate::support::tools_dir() {
         let lib = dir.join("moto");
         if lib.exists() {
             cmd.env("PYTHONPATH", lib);
@@ -55,7 +32,7 @@ pub fn python() -> Command {
 }
 
 fn start(envs: &[(&str, &str)]) -> Option<String> {
-    let bin = moto()?;
+    let bin = crate::support::installed_tool("moto_server")?;
     let port = TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
