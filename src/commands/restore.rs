@@ -284,7 +284,9 @@ async fn load_into(
     result
 }
 
+/// Makes the load durable, then compares it with the backup's manifest and schema.
 async fn verify(client: &Client, manifest: &Manifest, expected: &Schema) -> Result<(), Error> {
+    target::make_durable(client).await?;
     let problems = backup::verify::compare(client, manifest, expected)
         .await
         .map_err(backup::BackupError::Measure)?;

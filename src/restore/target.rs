@@ -98,6 +98,17 @@ pub async fn clean_slate(client: &Client) -> Result<usize, RestoreError> {
     Ok(rows.len())
 }
 
+/// Makes a load done with `synchronous_commit=off` durable: a synchronous commit flushes the
+/// WAL up to its own record, which covers every commit before it. Any role can do this (no
+/// CHECKPOINT privilege needed): `txid_current()` is enough to give the transaction a record.
+pub async fn make_durable(client: &Client) -> Result<(), RestoreError> {
+    client
+        .pg()
+        .batch_execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT")
+        .await
+        .map_err(q("cannot flush the restored data to disk"))
+}
+
 /// The owner of database `name`, for creating its replacement.
 pub async fn owner_of(admin: &Client, name: &str) -> Result<String, RestoreError> {
     let row = admin
