@@ -15,7 +15,6 @@
 //! Used by `inspect`, `diff`, `drift`, deploy verification and backup verification.
 
 pub mod model;
-mod rows;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -55,16 +54,6 @@ struct Query {
     sql: &'static str,
     /// The text for servers older than PostgreSQL 15, when their catalogs lack what `sql` reads.
     before_15: Option<&'static str>,
-    shape: Shape,
-}
-
-/// What a query returns.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// One row, one text column: the JSON array, built by the server.
-    Json,
-    /// Plain rows, turned into objects by [`rows::to_json`]: for the kinds with many rows.
-    Rows,
 }
 
 const QUERIES: [Query; 20] = [
@@ -72,121 +61,101 @@ const QUERIES: [Query; 20] = [
         kind: "collations",
         sql: include_str!("queries/collations.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "schemas",
         sql: include_str!("queries/schemas.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "extensions",
         sql: include_str!("queries/extensions.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "enums",
         sql: include_str!("queries/enums.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "domains",
         sql: include_str!("queries/domains.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "composite types",
         sql: include_str!("queries/composites.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "sequences",
         sql: include_str!("queries/sequences.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "tables",
         sql: include_str!("queries/tables.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "columns",
         sql: include_str!("queries/columns.sql"),
         before_15: None,
-        shape: Shape::Rows,
     },
     Query {
         kind: "constraints",
         sql: include_str!("queries/constraints.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "indexes",
         sql: include_str!("queries/indexes.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "triggers",
         sql: include_str!("queries/triggers.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "policies",
         sql: include_str!("queries/policies.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "views",
         sql: include_str!("queries/views.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "functions",
         sql: include_str!("queries/functions.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "range types",
         sql: include_str!("queries/ranges.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "event triggers",
         sql: include_str!("queries/event_triggers.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "publications",
         sql: include_str!("queries/publications.sql"),
         before_15: Some(include_str!("queries/publications_14.sql")),
-        shape: Shape::Json,
     },
     Query {
         kind: "default privileges",
         sql: include_str!("queries/default_privileges.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
     Query {
         kind: "unmodelled objects",
         sql: include_str!("queries/unmodelled.sql"),
         before_15: None,
-        shape: Shape::Json,
     },
 ];
 
@@ -241,30 +210,15 @@ pub async fn introspect_in_transaction(
         let include = include.clone();
         let exclude = exclude.clone();
         async move {
-            let fetched = match q.shape {
-                Shape::Json => {
-                    let row = pg
-                        .query_one(sql.as_str(), &[&include, &exclude])
-                        .await
-                        .map_err(query_err(q.kind))?;
-                    Fetched::Text(row.get::<_, String>(0))
-                }
-                Shape::Rows => {
-                    let rows = pg
-                        .query(sql.as_str(), &[&include, &exclude])
-                        .await
-                        .map_err(query_err(q.kind))?;
-                    Fetched::Value(rows::to_json(&rows).map_err(|reason| CatalogError::Decode {
-                        kind: q.kind,
-                        reason,
-                    })?)
-                }
-            };
-            Ok::<(&'static str, Fetched), CatalogError>((q.kind, fetched))
+            let row = pg
+                .query_one(sql.as_str(), &[&include, &exclude])
+                .await
+                .map_err(query_err(q.kind))?;
+            Ok::<(&'static str, String), CatalogError>((q.kind, row.get::<_, String>(0)))
         }
     });
     let results = futures_join_all(futures).await;
-    let mut json: BTreeMap<&'static str, Fetched> = BTreeMap::new();
+    let mut json: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut errors = Vec::new();
     for r in results {
         match r {
@@ -282,7 +236,7 @@ pub async fn introspect_in_transaction(
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
     }
-    assemble(json)
+    assemble(&json)
 }
 
 /// Polls futures concurrently on the current task, keeping their order.
@@ -312,22 +266,12 @@ where
     results.into_iter().flatten().collect()
 }
 
-/// What one query returned, before serde reads it.
-enum Fetched {
-    Text(String),
-    Value(serde_json::Value),
-}
-
 fn decode<T: DeserializeOwned>(
-    json: &mut BTreeMap<&'static str, Fetched>,
+    json: &BTreeMap<&'static str, String>,
     kind: &'static str,
 ) -> Result<T, CatalogError> {
-    let result = match json.remove(kind) {
-        None => serde_json::from_str("[]"),
-        Some(Fetched::Text(text)) => serde_json::from_str(&text),
-        Some(Fetched::Value(value)) => serde_json::from_value(value),
-    };
-    result.map_err(|e| CatalogError::Decode {
+    let text = json.get(kind).map(String::as_str).unwrap_or("[]");
+    serde_json::from_str(text).map_err(|e| CatalogError::Decode {
         kind,
         reason: e.to_string(),
     })
@@ -352,13 +296,13 @@ fn group<T>(rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
     map
 }
 
-fn assemble(mut json: BTreeMap<&'static str, Fetched>) -> Result<Schema, CatalogError> {
-    let mut tables: Vec<Table> = decode(&mut json, "tables")?;
-    let mut columns = group::<Column>(decode(&mut json, "columns")?);
-    let mut constraints = group::<Constraint>(decode(&mut json, "constraints")?);
-    let mut indexes = group::<Index>(decode(&mut json, "indexes")?);
-    let mut triggers = group::<Trigger>(decode(&mut json, "triggers")?);
-    let mut policies = group::<Policy>(decode(&mut json, "policies")?);
+fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogError> {
+    let mut tables: Vec<Table> = decode(json, "tables")?;
+    let mut columns = group::<Column>(decode(json, "columns")?);
+    let mut constraints = group::<Constraint>(decode(json, "constraints")?);
+    let mut indexes = group::<Index>(decode(json, "indexes")?);
+    let mut triggers = group::<Trigger>(decode(json, "triggers")?);
+    let mut policies = group::<Policy>(decode(json, "policies")?);
     for t in &mut tables {
         t.columns = columns.remove(&t.name).unwrap_or_default();
         t.constraints = constraints.remove(&t.name).unwrap_or_default();
@@ -366,7 +310,7 @@ fn assemble(mut json: BTreeMap<&'static str, Fetched>) -> Result<Schema, Catalog
         t.triggers = triggers.remove(&t.name).unwrap_or_default();
         t.policies = policies.remove(&t.name).unwrap_or_default();
     }
-    let mut views: Vec<View> = decode(&mut json, "views")?;
+    let mut views: Vec<View> = decode(json, "views")?;
     for v in &mut views {
         v.indexes = indexes.remove(&v.name).unwrap_or_default();
         v.triggers = triggers.remove(&v.name).unwrap_or_default();
@@ -374,21 +318,21 @@ fn assemble(mut json: BTreeMap<&'static str, Fetched>) -> Result<Schema, Catalog
         v.depends_on.dedup();
     }
     let mut schema = Schema {
-        schemas: decode(&mut json, "schemas")?,
-        extensions: decode(&mut json, "extensions")?,
-        collations: decode(&mut json, "collations")?,
-        enums: decode(&mut json, "enums")?,
-        domains: decode(&mut json, "domains")?,
-        composites: decode(&mut json, "composite types")?,
-        sequences: decode(&mut json, "sequences")?,
+        schemas: decode(json, "schemas")?,
+        extensions: decode(json, "extensions")?,
+        collations: decode(json, "collations")?,
+        enums: decode(json, "enums")?,
+        domains: decode(json, "domains")?,
+        composites: decode(json, "composite types")?,
+        sequences: decode(json, "sequences")?,
         tables,
         views,
-        functions: decode(&mut json, "functions")?,
-        ranges: decode(&mut json, "range types")?,
-        event_triggers: decode(&mut json, "event triggers")?,
-        publications: decode(&mut json, "publications")?,
-        default_privileges: decode(&mut json, "default privileges")?,
-        unmodelled: decode(&mut json, "unmodelled objects")?,
+        functions: decode(json, "functions")?,
+        ranges: decode(json, "range types")?,
+        event_triggers: decode(json, "event triggers")?,
+        publications: decode(json, "publications")?,
+        default_privileges: decode(json, "default privileges")?,
+        unmodelled: decode(json, "unmodelled objects")?,
     };
     canonicalize(&mut schema);
     Ok(schema)

@@ -88,8 +88,12 @@ pub(super) fn summarize(
         .filter(|c| !matches!(c, Change::CreateTable(_) | Change::DropTable(_)))
         .filter_map(Change::table)
         .collect();
+    // Sets, not scans: a schema of 5,000 tables made the scans 25 million comparisons.
+    let from_names: std::collections::BTreeSet<&QName> =
+        from.tables.iter().map(|t| &t.name).collect();
+    let to_names: std::collections::BTreeSet<&QName> = to.tables.iter().map(|t| &t.name).collect();
     for t in &to.tables {
-        if from.tables.iter().any(|x| x.name == t.name) {
+        if from_names.contains(&t.name) {
             if changed.contains(&t.name) {
                 s.tables_changed += 1;
             } else {
@@ -102,7 +106,7 @@ pub(super) fn summarize(
     s.tables_removed = from
         .tables
         .iter()
-        .filter(|t| !to.tables.iter().any(|x| x.name == t.name))
+        .filter(|t| !to_names.contains(&t.name))
         .count();
     for class in classes {
         match class {
