@@ -214,11 +214,11 @@ pub async fn introspect_in_transaction(
                 .query_one(sql.as_str(), &[&include, &exclude])
                 .await
                 .map_err(query_err(q.kind))?;
-            Ok::<(&'static str, String), CatalogError>((q.kind, row.get::<_, String>(0)))
+            Ok::<(&'static str, tokio_postgres::Row), CatalogError>((q.kind, row))
         }
     });
     let results = futures_join_all(futures).await;
-    let mut json: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut json: BTreeMap<&'static str, tokio_postgres::Row> = BTreeMap::new();
     let mut errors = Vec::new();
     for r in results {
         match r {
@@ -236,7 +236,7 @@ pub async fn introspect_in_transaction(
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
     }
-    assemble(&json)
+    assemble(json)
 }
 
 /// Polls futures concurrently on the current task, keeping their order.
@@ -266,11 +266,22 @@ where
     results.into_iter().flatten().collect()
 }
 
+/// Decodes one kind's JSON, read in place from the row (no copy of a text that runs to tens of
+/// megabytes at thousands of tables), and frees the row.
 fn decode<T: DeserializeOwned>(
-    json: &BTreeMap<&'static str, String>,
+    json: &mut BTreeMap<&'static str, tokio_postgres::Row>,
     kind: &'static str,
 ) -> Result<T, CatalogError> {
-    let text = json.get(kind).map(String::as_str).unwrap_or("[]");
+    let row = json.remove(kind);
+    let text = match &row {
+        Some(row) => row
+            .try_get::<_, &str>(0)
+            .map_err(|e| CatalogError::Decode {
+                kind,
+                reason: e.to_string(),
+            })?,
+        None => "[]",
+    };
     serde_json::from_str(text).map_err(|e| CatalogError::Decode {
         kind,
         reason: e.to_string(),
@@ -296,13 +307,13 @@ fn group<T>(rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
     map
 }
 
-fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogError> {
-    let mut tables: Vec<Table> = decode(json, "tables")?;
-    let mut columns = group::<Column>(decode(json, "columns")?);
-    let mut constraints = group::<Constraint>(decode(json, "constraints")?);
-    let mut indexes = group::<Index>(decode(json, "indexes")?);
-    let mut triggers = group::<Trigger>(decode(json, "triggers")?);
-    let mut policies = group::<Policy>(decode(json, "policies")?);
+fn assemble(mut json: BTreeMap<&'static str, tokio_postgres::Row>) -> Result<Schema, CatalogError> {
+    let mut tables: Vec<Table> = decode(&mut json, "tables")?;
+    let mut columns = group::<Column>(decode(&mut json, "columns")?);
+    let mut constraints = group::<Constraint>(decode(&mut json, "constraints")?);
+    let mut indexes = group::<Index>(decode(&mut json, "indexes")?);
+    let mut triggers = group::<Trigger>(decode(&mut json, "triggers")?);
+    let mut policies = group::<Policy>(decode(&mut json, "policies")?);
     for t in &mut tables {
         t.columns = columns.remove(&t.name).unwrap_or_default();
         t.constraints = constraints.remove(&t.name).unwrap_or_default();
@@ -310,7 +321,7 @@ fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogErro
         t.triggers = triggers.remove(&t.name).unwrap_or_default();
         t.policies = policies.remove(&t.name).unwrap_or_default();
     }
-    let mut views: Vec<View> = decode(json, "views")?;
+    let mut views: Vec<View> = decode(&mut json, "views")?;
     for v in &mut views {
         v.indexes = indexes.remove(&v.name).unwrap_or_default();
         v.triggers = triggers.remove(&v.name).unwrap_or_default();
@@ -318,21 +329,21 @@ fn assemble(json: &BTreeMap<&'static str, String>) -> Result<Schema, CatalogErro
         v.depends_on.dedup();
     }
     let mut schema = Schema {
-        schemas: decode(json, "schemas")?,
-        extensions: decode(json, "extensions")?,
-        collations: decode(json, "collations")?,
-        enums: decode(json, "enums")?,
-        domains: decode(json, "domains")?,
-        composites: decode(json, "composite types")?,
-        sequences: decode(json, "sequences")?,
+        schemas: decode(&mut json, "schemas")?,
+        extensions: decode(&mut json, "extensions")?,
+        collations: decode(&mut json, "collations")?,
+        enums: decode(&mut json, "enums")?,
+        domains: decode(&mut json, "domains")?,
+        composites: decode(&mut json, "composite types")?,
+        sequences: decode(&mut json, "sequences")?,
         tables,
         views,
-        functions: decode(json, "functions")?,
-        ranges: decode(json, "range types")?,
-        event_triggers: decode(json, "event triggers")?,
-        publications: decode(json, "publications")?,
-        default_privileges: decode(json, "default privileges")?,
-        unmodelled: decode(json, "unmodelled objects")?,
+        functions: decode(&mut json, "functions")?,
+        ranges: decode(&mut json, "range types")?,
+        event_triggers: decode(&mut json, "event triggers")?,
+        publications: decode(&mut json, "publications")?,
+        default_privileges: decode(&mut json, "default privileges")?,
+        unmodelled: decode(&mut json, "unmodelled objects")?,
     };
     canonicalize(&mut schema);
     Ok(schema)
