@@ -2394,63 +2394,36 @@ impl<'a> Builder<'a> {
 
     fn owner_of(&self, t: &Target) -> Option<String> {
         let s = self.to;
+        /// The owner of the object named `$name` in `$list`.
+        macro_rules! owner_in {
+            ($list:expr, $name:expr) => {
+                $list
+                    .iter()
+                    .find(|x| &x.name == $name)
+                    .map(|x| x.owner.clone())
+            };
+        }
         match t {
-            Target::Schema(n) => s
-                .schemas
-                .iter()
-                .find(|x| &x.name == n)
-                .map(|x| x.owner.clone()),
-            Target::Relation(q) | Target::Column(q, _) => s
-                .tables
-                .iter()
-                .find(|x| &x.name == q)
-                .map(|x| x.owner.clone())
-                .or_else(|| {
-                    s.views
-                        .iter()
-                        .find(|x| &x.name == q)
-                        .map(|x| x.owner.clone())
-                }),
-            Target::Sequence(q) => s
-                .sequences
-                .iter()
-                .find(|x| &x.name == q)
-                .map(|x| x.owner.clone())
-                .or_else(|| {
-                    // An identity sequence belongs to its table's owner.
-                    s.tables
-                        .iter()
-                        .filter(|t| t.name.schema == q.schema)
-                        .find(|t| {
-                            t.columns.iter().any(|c| {
-                                c.identity.as_ref().and_then(|i| i.sequence.as_ref())
-                                    == Some(&q.name)
-                            })
+            Target::Schema(n) => owner_in!(s.schemas, n),
+            Target::Relation(q) | Target::Column(q, _) => {
+                owner_in!(s.tables, q).or_else(|| owner_in!(s.views, q))
+            }
+            Target::Sequence(q) => owner_in!(s.sequences, q).or_else(|| {
+                // An identity sequence belongs to its table's owner.
+                s.tables
+                    .iter()
+                    .filter(|t| t.name.schema == q.schema)
+                    .find(|t| {
+                        t.columns.iter().any(|c| {
+                            c.identity.as_ref().and_then(|i| i.sequence.as_ref()) == Some(&q.name)
                         })
-                        .map(|t| t.owner.clone())
-                }),
-            Target::Type(q) => s
-                .enums
-                .iter()
-                .find(|x| &x.name == q)
-                .map(|x| x.owner.clone())
-                .or_else(|| {
-                    s.composites
-                        .iter()
-                        .find(|x| &x.name == q)
-                        .map(|x| x.owner.clone())
-                })
-                .or_else(|| {
-                    s.ranges
-                        .iter()
-                        .find(|x| &x.name == q)
-                        .map(|x| x.owner.clone())
-                }),
-            Target::Domain(q) => s
-                .domains
-                .iter()
-                .find(|x| &x.name == q)
-                .map(|x| x.owner.clone()),
+                    })
+                    .map(|t| t.owner.clone())
+            }),
+            Target::Type(q) => owner_in!(s.enums, q)
+                .or_else(|| owner_in!(s.composites, q))
+                .or_else(|| owner_in!(s.ranges, q)),
+            Target::Domain(q) => owner_in!(s.domains, q),
             Target::Function {
                 name, arguments, ..
             } => s
