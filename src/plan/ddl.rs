@@ -164,6 +164,17 @@ impl<'a> Builder<'a> {
         self.to_tables.get(q).copied()
     }
 
+    /// `COMMENT ON <target> IS <text>`, with the other metadata of change `change`.
+    fn comment(&mut self, change: usize, target: &Target, text: &str) {
+        let what = self.target_sql(target);
+        self.push(
+            Phase::Metadata,
+            change,
+            format!("COMMENT ON {what} IS {}", literal(text)),
+            Lock::None,
+        );
+    }
+
     fn push(&mut self, phase: Phase, change: usize, sql: String, lock: Lock) {
         self.push_full(phase, change, sql, lock, false, false, true);
     }
@@ -525,17 +536,7 @@ impl<'a> Builder<'a> {
                 // A new column's comment and grants are part of it (the diff has no separate
                 // change for them).
                 if let Some(text) = &column.comment {
-                    self.push(
-                        Metadata,
-                        i,
-                        format!(
-                            "COMMENT ON COLUMN {}.{} IS {}",
-                            table.sql(),
-                            ident(&column.name),
-                            literal(text)
-                        ),
-                        Lock::None,
-                    );
+                    self.comment(i, &Target::Column(table.clone(), column.name.clone()), text);
                 }
                 if !column.acl.is_empty() {
                     let owner = self.owner_of(&Target::Relation(table.clone()));
@@ -918,17 +919,7 @@ impl<'a> Builder<'a> {
         }
         for c in &t.columns {
             if let Some(text) = &c.comment {
-                self.push(
-                    Phase::Metadata,
-                    i,
-                    format!(
-                        "COMMENT ON COLUMN {}.{} IS {}",
-                        t.name.sql(),
-                        ident(&c.name),
-                        literal(text)
-                    ),
-                    Lock::None,
-                );
+                self.comment(i, &Target::Column(t.name.clone(), c.name.clone()), text);
             }
         }
         self.created_owner(i, &Target::Relation(t.name.clone()), &t.owner);
@@ -1486,17 +1477,7 @@ impl<'a> Builder<'a> {
         }
         for c in &v.columns {
             if let Some(text) = &c.comment {
-                self.push(
-                    Phase::Metadata,
-                    i,
-                    format!(
-                        "COMMENT ON COLUMN {}.{} IS {}",
-                        v.name.sql(),
-                        ident(&c.name),
-                        literal(text)
-                    ),
-                    Lock::None,
-                );
+                self.comment(i, &Target::Column(v.name.clone(), c.name.clone()), text);
             }
             if !c.acl.is_empty() {
                 let target = Target::Column(v.name.clone(), c.name.clone());
@@ -2321,13 +2302,7 @@ impl<'a> Builder<'a> {
     ) {
         self.created_owner(i, &target, owner);
         if let Some(text) = comment {
-            let what = self.target_sql(&target);
-            self.push(
-                Phase::Metadata,
-                i,
-                format!("COMMENT ON {what} IS {}", literal(text)),
-                Lock::None,
-            );
+            self.comment(i, &target, text);
         }
         self.created_acl(i, Phase::Metadata, &target, acl, owner);
     }

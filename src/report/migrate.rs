@@ -403,10 +403,7 @@ pub fn notice(
                 .collect(),
         ));
     }
-    let ctx = Context {
-        format: Format::Json,
-        style: Style::default(),
-    };
+    let ctx = Context::of(Format::Json);
     notice.document = super::notice::json_document(|out| applied(done, total, &ctx, out));
 }
 
@@ -427,10 +424,7 @@ pub fn notice_dry_run(
         "Would run",
         plan.iter().map(|(label, _, _)| label.clone()).collect(),
     ));
-    let ctx = Context {
-        format: Format::Json,
-        style: Style::default(),
-    };
+    let ctx = Context::of(Format::Json);
     notice.document = super::notice::json_document(|out| dry_run(plan, down, &ctx, out));
 }
 
@@ -460,10 +454,7 @@ pub fn notice_command(
             .push(List::new("Schema changes", changes.to_vec()));
     }
     if let Some(run) = run {
-        let ctx = Context {
-            format: Format::Json,
-            style: Style::default(),
-        };
+        let ctx = Context::of(Format::Json);
         notice.document = super::notice::json_document(|out| {
             command(command_line, run, elapsed, changes, &ctx, out)
         });

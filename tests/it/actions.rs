@@ -13,7 +13,9 @@ use serde_yaml::Value as Yaml;
 use crate::support::action_runner::{ActionRun, Runner, Status, WorkflowCommand};
 use crate::support::github_api::{protected_environment, FakeGithub, TOKEN};
 use crate::support::http_receiver::HttpReceiver;
-use crate::support::{action_docs, admin_spec, pgkeel, repo_root, run, temp_dir, TestDb};
+use crate::support::{
+    action_docs, admin_spec, example_migrations, git, migrated_project, repo_root, temp_dir, TestDb,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgkeel");
 const ACTIONS: [&str; 4] = [
@@ -23,30 +25,11 @@ const ACTIONS: [&str; 4] = [
     "action-restore",
 ];
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A repository whose base commit (also `origin/main`) holds examples/pgkeel's migrations and
 /// whose PR commit adds `0004_orders.up.sql` (examples/demo: safe, hazard, breaking).
 fn pr_repo() -> tempfile::TempDir {
     let repo = temp_dir();
-    let dir = repo.path().join("migrations");
-    std::fs::create_dir(&dir).expect("mkdir");
-    for e in std::fs::read_dir(repo_root().join("examples/pgkeel/migrations")).expect("read") {
-        let p = e.expect("entry").path();
-        std::fs::copy(&p, dir.join(p.file_name().expect("name"))).expect("copy");
-    }
+    let dir = example_migrations(repo.path());
     git(repo.path(), &["init", "-q", "-b", "pr"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-qm", "base"]);
@@ -167,22 +150,7 @@ fn diff_action_previews_a_pull_request_end_to_end() {
 #[test]
 fn drift_action_reports_drift_opens_an_issue_and_never_shows_the_password() {
     let db = TestDb::new();
-    let work = temp_dir();
-    let dir = work.path().join("migrations");
-    std::fs::create_dir(&dir).expect("mkdir");
-    for e in std::fs::read_dir(repo_root().join("examples/pgkeel/migrations")).expect("read") {
-        let p = e.expect("entry").path();
-        std::fs::copy(&p, dir.join(p.file_name().expect("name"))).expect("copy");
-    }
-    let r = run(pgkeel(work.path()).args([
-        "migrate",
-        "up",
-        "--database-url",
-        &db.url(),
-        "--migrations",
-        "migrations",
-    ]));
-    assert_eq!(r.code, 0, "{r:?}");
+    let work = migrated_project(&db, &[]);
     db.execute("CREATE TABLE sneaky (id int); DROP INDEX accounts_display_name");
 
     // The test server trusts local connections, so any password works — and must never show.

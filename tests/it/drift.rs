@@ -4,32 +4,17 @@
 
 use std::path::Path;
 
-use crate::support::{admin_spec, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{admin_spec, migrated_project, pgkeel, run, Run, TestDb};
 
 /// examples/pgkeel plus a grant, applied to `db` with pgkeel.
 fn migrated(db: &TestDb) -> tempfile::TempDir {
-    let p = temp_dir();
-    let migrations = p.path().join("migrations");
-    std::fs::create_dir(&migrations).expect("mkdir");
-    for entry in std::fs::read_dir(repo_root().join("examples/pgkeel/migrations")).expect("read") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, migrations.join(path.file_name().expect("name"))).expect("copy");
-    }
-    std::fs::write(
-        migrations.join("0004_grants.up.sql"),
-        "GRANT SELECT ON accounts TO PUBLIC;\n",
+    migrated_project(
+        db,
+        &[(
+            "0004_grants.up.sql",
+            "GRANT SELECT ON accounts TO PUBLIC;\n",
+        )],
     )
-    .expect("write");
-    let r = run(pgkeel(p.path()).args([
-        "migrate",
-        "up",
-        "--database-url",
-        &db.url(),
-        "--migrations",
-        "migrations",
-    ]));
-    assert_eq!(r.code, 0, "{r:?}");
-    p
 }
 
 fn drift(dir: &Path, url: &str, extra: &[&str]) -> Run {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::action_runner::{parse_commands, parse_outputs, WorkflowCommand};
 use crate::support::github_api::{protected_environment, FakeGithub, TOKEN};
-use crate::support::{admin_spec, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{admin_spec, migrated_project, pgkeel, run, temp_dir, Run, TestDb};
 
 /// The files and variables of one Actions step.
 struct Step {
@@ -650,31 +650,10 @@ fn restore_checks_the_environment_itself_before_anything_else() {
     );
 }
 
-/// examples/pgkeel applied to `db`, as a project directory.
-fn migrated(db: &TestDb) -> tempfile::TempDir {
-    let p = temp_dir();
-    let dir = p.path().join("migrations");
-    std::fs::create_dir(&dir).expect("mkdir");
-    for e in std::fs::read_dir(repo_root().join("examples/pgkeel/migrations")).expect("read") {
-        let path = e.expect("entry").path();
-        std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
-    }
-    let r = run(pgkeel(p.path()).args([
-        "migrate",
-        "up",
-        "--database-url",
-        &db.url(),
-        "--migrations",
-        "migrations",
-    ]));
-    assert_eq!(r.code, 0, "{r:?}");
-    p
-}
-
 #[test]
 fn the_drift_issue_is_opened_left_alone_updated_and_closed() {
     let db = TestDb::new();
-    let p = migrated(&db);
+    let p = migrated_project(&db, &[]);
     let api = FakeGithub::start();
     api.state().page_cap = 2;
     api.add_issue("unrelated", "something else", false);

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{admin_spec, pgkeel, repo_root, run, temp_dir, Run, TestDb};
+use crate::support::{admin_spec, git, pgkeel, repo_root, run, temp_dir, Run, TestDb};
 
 /// Where each example keeps its migrations, relative to the example directory.
 fn migrations_dir(tool: &str) -> &'static str {
@@ -27,20 +27,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Writes a migration with `up` (and `down`) in `tool`'s layout; returns its file, relative to

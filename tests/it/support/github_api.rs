@@ -5,7 +5,6 @@
 //! a fork's token, and a path prefix stands in for GitHub Enterprise Server's `/api/v3`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,37 +13,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+pub use super::http_receiver::Request;
+use super::http_receiver::{read_request, write_reply, Reply};
+
 /// The token the server accepts.
 pub const TOKEN: &str = "ghs_test_token_0123456789abcdef";
 pub const OWNER: &str = "acme";
 pub const REPO: &str = "shop";
-
-/// One request as received.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    /// Path and query, prefix included.
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    pub fn is_write(&self) -> bool {
-        self.method != "GET"
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Comment {
@@ -118,7 +93,7 @@ impl FakeGithub {
                     s.requests.push(request.clone());
                     answer(&mut s, &request, &pre, addr)
                 };
-                write_reply(stream, reply);
+                write_reply(stream, &reply);
             }
         });
         FakeGithub {
@@ -204,18 +179,9 @@ impl Drop for FakeGithub {
     }
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
 fn reply(status: u16, body: Value) -> Reply {
-    Reply {
-        status,
-        headers: Vec::new(),
-        body: body.to_string(),
-    }
+    Reply::status(status, &body.to_string())
+        .header("Content-Type", "application/json; charset=utf-8")
 }
 
 fn error(status: u16, message: &str) -> Reply {
@@ -311,7 +277,8 @@ fn answer(s: &mut State, req: &Request, prefix: &str, addr: SocketAddr) -> Reply
     if req.is_write() && s.read_only && parts.first().is_none_or(|p| *p != "environments") {
         return error(403, "Resource not accessible by integration");
     }
-    let body = req.json();
+    // Tolerant: a malformed body is answered like an empty one (GitHub answers 400/422).
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["issues", n, "comments"]) => {
             let n: u64 = n.parse().unwrap_or(0);
@@ -423,67 +390,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn read_request(stream: &TcpStream) -> Option<Request> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            break;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        method,
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-fn write_reply(mut stream: TcpStream, reply: Reply) {
-    let reason = match reply.status {
-        200 => "OK",
-        201 => "Created",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        _ => "Status",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
-    );
-    for (k, v) in &reply.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(reply.body.as_bytes());
-    let _ = stream.flush();
 }
 
 /// An environment document as the API returns it, requiring `reviewers` (and a wait timer).

@@ -1,6 +1,7 @@
 //! A real HTTP server on loopback that records every request and answers from a script: the
 //! stand-in for Slack and for a webhook receiver. Plain `std::net`, one connection at a time,
-//! `Connection: close` after each answer.
+//! `Connection: close` after each answer. Its request reader and reply writer also serve the
+//! GitHub API stand-in (`github_api`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -35,6 +36,10 @@ impl Request {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.method != "GET"
     }
 }
 
@@ -141,7 +146,7 @@ impl Drop for HttpReceiver {
     }
 }
 
-fn read_request(stream: &TcpStream) -> Option<Request> {
+pub(crate) fn read_request(stream: &TcpStream) -> Option<Request> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
@@ -180,12 +185,20 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
     })
 }
 
-fn write_reply(mut stream: TcpStream, reply: &Reply) {
+/// Writes `reply`; `Content-Type` is text/plain unless the reply sets one.
+pub(crate) fn write_reply(mut stream: TcpStream, reply: &Reply) {
     let mut head = format!(
-        "HTTP/1.1 {} Scripted\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {} Scripted\r\nContent-Length: {}\r\nConnection: close\r\n",
         reply.status,
         reply.body.len()
     );
+    if !reply
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        head.push_str("Content-Type: text/plain\r\n");
+    }
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -297,3 +297,49 @@ pub fn tools_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pgkeel/tools")))
 }
+
+/// `git` in `dir` with a fixed author; a failure fails the test.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// examples/pgkeel's migrations copied into `<project>/migrations`, which is returned.
+pub fn example_migrations(project: &Path) -> PathBuf {
+    let dir = project.join("migrations");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for e in std::fs::read_dir(repo_root().join("examples/pgkeel/migrations")).expect("read") {
+        let path = e.expect("entry").path();
+        std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+    }
+    dir
+}
+
+/// A project holding examples/pgkeel's migrations plus `extra` (file name, SQL), applied to
+/// `db` with `pgkeel migrate up`.
+pub fn migrated_project(db: &TestDb, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let p = temp_dir();
+    let dir = example_migrations(p.path());
+    for (name, sql) in extra {
+        std::fs::write(dir.join(name), sql).expect("write");
+    }
+    let r = run(pgkeel(p.path()).args([
+        "migrate",
+        "up",
+        "--database-url",
+        &db.url(),
+        "--migrations",
+        "migrations",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    p
+}
