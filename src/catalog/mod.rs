@@ -1,7 +1,8 @@
 //! Catalog introspection: a live database becomes a [`Schema`] value.
 //!
 //! One set-based query per object kind (not one per object), each returning a JSON array that
-//! serde turns into the model; all of them are pipelined on one connection inside a single
+//! serde turns into the model (columns, by far the most numerous, come as plain rows: see
+//! `columns`); all of them are pipelined on one connection inside a single
 //! `REPEATABLE READ READ ONLY` transaction, so the snapshot is consistent and the database is
 //! never written. Objects that belong to extensions are left out (`pg_depend` deptype `e`);
 //! the extension itself is what is compared.
@@ -14,6 +15,7 @@
 //!
 //! Used by `inspect`, `diff`, `drift`, deploy verification and backup verification.
 
+mod columns;
 pub mod model;
 mod snapshot;
 
@@ -56,7 +58,9 @@ struct Query {
     before_15: Option<&'static str>,
 }
 
-const QUERIES: [Query; 20] = [
+const COLUMNS: &str = include_str!("queries/columns.sql");
+
+const QUERIES: [Query; 19] = [
     Query {
         kind: "collations",
         sql: include_str!("queries/collations.sql"),
@@ -95,11 +99,6 @@ const QUERIES: [Query; 20] = [
     Query {
         kind: "tables",
         sql: include_str!("queries/tables.sql"),
-        before_15: None,
-    },
-    Query {
-        kind: "columns",
-        sql: include_str!("queries/columns.sql"),
         before_15: None,
     },
     Query {
@@ -217,9 +216,19 @@ pub async fn introspect_in_transaction(
             Ok::<(&'static str, tokio_postgres::Row), CatalogError>((q.kind, row))
         }
     });
-    let results = futures_join_all(futures).await;
+    let columns_sql = format!("{NAMESPACES}{COLUMNS}");
+    let columns = columns::read(pg, &columns_sql, &include, &exclude);
+    // Columns first: their rows are decoded while the server answers the other queries.
+    let (columns, results) = futures_util::future::join(columns, futures_join_all(futures)).await;
     let mut json: BTreeMap<&'static str, tokio_postgres::Row> = BTreeMap::new();
     let mut errors = Vec::new();
+    let columns = match columns {
+        Ok(columns) => columns,
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    };
     for r in results {
         match r {
             Ok((kind, text)) => {
@@ -236,7 +245,7 @@ pub async fn introspect_in_transaction(
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
     }
-    assemble(json)
+    assemble(json, columns)
 }
 
 /// Polls futures concurrently on the current task, keeping their order.
@@ -293,11 +302,17 @@ fn decode<T: DeserializeOwned>(
 struct Owned<T> {
     schema: String,
     table: String,
+    /// Where the item sits in its table, for kinds whose order matters (columns); the queries
+    /// leave ordering to this side, where it costs nothing.
+    #[serde(default)]
+    position: i32,
     #[serde(flatten)]
     item: T,
 }
 
-fn group<T>(rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
+fn group<T>(mut rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
+    // Stable: kinds without a position keep the order they came in (and are sorted by name later).
+    rows.sort_by_key(|r| r.position);
     let mut map: BTreeMap<QName, Vec<T>> = BTreeMap::new();
     for r in rows {
         map.entry(QName::new(r.schema, r.table))
@@ -307,9 +322,12 @@ fn group<T>(rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
     map
 }
 
-fn assemble(mut json: BTreeMap<&'static str, tokio_postgres::Row>) -> Result<Schema, CatalogError> {
+fn assemble(
+    mut json: BTreeMap<&'static str, tokio_postgres::Row>,
+    columns: Vec<Owned<Column>>,
+) -> Result<Schema, CatalogError> {
     let mut tables: Vec<Table> = decode(&mut json, "tables")?;
-    let mut columns = group::<Column>(decode(&mut json, "columns")?);
+    let mut columns = group(columns);
     let mut constraints = group::<Constraint>(decode(&mut json, "constraints")?);
     let mut indexes = group::<Index>(decode(&mut json, "indexes")?);
     let mut triggers = group::<Trigger>(decode(&mut json, "triggers")?);

@@ -40,6 +40,49 @@ async fn schema_of(spec: &ConnSpec) -> catalog::Schema {
         .expect("introspect")
 }
 
+/// Every index definition in the model is the server's own `pg_get_indexdef` text: the catalog
+/// query builds most of them itself (for speed), and must build them exactly alike.
+async fn index_definitions_are_the_servers(
+    spec: &ConnSpec,
+    schema: &catalog::Schema,
+) -> Result<(), String> {
+    let c = pg::connect(spec).await.map_err(|e| e.to_string())?;
+    let rows = c
+        .pg()
+        .query(
+            "SELECT n.nspname::text, c.relname::text, ic.relname::text, pg_get_indexdef(i.indexrelid)
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace",
+            &[],
+        )
+        .await
+        .map_err(|e| pg::DbError::from(e).to_string())?;
+    let server: std::collections::HashMap<(String, String, String), String> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
+        .collect();
+    let owners = schema
+        .tables
+        .iter()
+        .map(|t| (&t.name, &t.indexes))
+        .chain(schema.views.iter().map(|v| (&v.name, &v.indexes)));
+    for (owner, indexes) in owners {
+        for index in indexes {
+            let key = (owner.schema.clone(), owner.name.clone(), index.name.clone());
+            match server.get(&key) {
+                Some(def) if *def == index.definition => {}
+                other => {
+                    return Err(format!(
+                        "index {key:?}: introspected {:?}, pg_get_indexdef {other:?}",
+                        index.definition
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// pg_dump --schema-only without comments, blank lines and \restrict lines.
 fn dump(spec: &ConnSpec) -> String {
     let pg_dump = tools::find(tools::Tool::PgDump, tools::Requirement::Any).expect("pg_dump");
@@ -146,7 +189,13 @@ fn round_trip(case: &Path, from_file: &str, to_file: &str) -> Result<(), String>
     load(&a, from_file)?;
     load(&b, to_file)?;
     let (sa, sb) = (a.spec.clone(), b.spec.clone());
-    let (from, to) = run_blocking(async move { (schema_of(&sa).await, schema_of(&sb).await) });
+    let (from, to) = run_blocking(async move {
+        let (from, to) = (schema_of(&sa).await, schema_of(&sb).await);
+        for (spec, schema) in [(&sa, &from), (&sb, &to)] {
+            index_definitions_are_the_servers(spec, schema).await?;
+        }
+        Ok::<_, String>((from, to))
+    })?;
     let changes = pgkeel::diff::diff(&from, &to);
     let (mut steps, refusals) = plan::plan(&changes, &from, &to, PlanOptions::default());
     if !refusals.is_empty() {

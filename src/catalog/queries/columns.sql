@@ -1,34 +1,37 @@
--- Columns of tables, views and composite types alike; the caller attaches them by table.
-SELECT coalesce(json_agg(json_build_object(
-         'schema', ns.nspname, 'table', c.relname,
-         'name', a.attname,
-         'data_type', format_type(a.atttypid, a.atttypmod),
-         'not_null', a.attnotnull,
-         'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-         'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-         'identity', CASE WHEN a.attidentity <> '' THEN
-             (SELECT json_build_object('generation', CASE a.attidentity WHEN 'a' THEN 'always' ELSE 'by_default' END,
-                                       'start', s.seqstart, 'increment', s.seqincrement, 'min', s.seqmin,
-                                       'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
-                                       'sequence', sc.relname,
-                                       'acl', coalesce((SELECT array_agg(x::text ORDER BY x::text) FROM unnest(sc.relacl) x
-                                                         WHERE NOT (sc.relacl @> acldefault('s', sc.relowner) AND sc.relacl <@ acldefault('s', sc.relowner))), '{}'))
-                FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class sc ON sc.oid = d.objid
-               -- refclassid lets this use pg_depend's (refclassid, refobjid, refobjsubid) index.
-               WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid = a.attnum
-                 AND d.deptype = 'i' AND d.classid = 'pg_class'::regclass LIMIT 1) END,
-         'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
-                           THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
-                                   FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
-                                  WHERE co.oid = a.attcollation) END,
-         'is_local', a.attislocal,
-         'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
-         'type_storage', CASE WHEN a.attstorage <> t.typstorage THEN t.typstorage::text END,
-         'statistics', nullif(a.attstattarget::int, -1),
-         'comment', cd.description,
-         'acl', CASE WHEN a.attacl IS NULL THEN '{}'::text[]
-                     ELSE (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END
-       ) ORDER BY ns.nspname, c.relname, a.attnum), '[]')::text
+-- Columns of tables, one row each (not JSON: at tens of thousands of columns, building JSON
+-- costs the server more than the whole rest of this query, and the client a parse of tens of
+-- megabytes). Decoded by `catalog::columns`, which attaches them to their tables in `position`
+-- order.
+SELECT ns.nspname::text AS schema, c.relname::text AS "table", a.attnum::int4 AS position,
+       a.attname::text AS name,
+       format_type(a.atttypid, a.atttypmod) AS data_type,
+       a.attnotnull AS not_null,
+       -- A default cannot refer to a column, so it is deparsed without the table: with the
+       -- table, pg_get_expr opens it (a relcache build per table).
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END AS "default",
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
+       CASE WHEN a.attidentity <> '' THEN
+           (SELECT json_build_object('generation', CASE a.attidentity WHEN 'a' THEN 'always' ELSE 'by_default' END,
+                                     'start', s.seqstart, 'increment', s.seqincrement, 'min', s.seqmin,
+                                     'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
+                                     'sequence', sc.relname,
+                                     'acl', coalesce((SELECT array_agg(x::text ORDER BY x::text) FROM unnest(sc.relacl) x
+                                                       WHERE NOT (sc.relacl @> acldefault('s', sc.relowner) AND sc.relacl <@ acldefault('s', sc.relowner))), '{}'))
+              FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class sc ON sc.oid = d.objid
+             -- refclassid lets this use pg_depend's (refclassid, refobjid, refobjsubid) index.
+             WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid = a.attnum
+               AND d.deptype = 'i' AND d.classid = 'pg_class'::regclass LIMIT 1)::text END AS identity,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+            THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                    FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                   WHERE co.oid = a.attcollation) END AS collation,
+       a.attislocal AS is_local,
+       CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END AS storage,
+       CASE WHEN a.attstorage <> t.typstorage THEN t.typstorage::text END AS type_storage,
+       nullif(a.attstattarget::int4, -1) AS statistics,
+       cd.description AS comment,
+       CASE WHEN a.attacl IS NULL THEN '{}'::text[]
+            ELSE (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END AS acl
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN ns ON ns.oid = c.relnamespace
