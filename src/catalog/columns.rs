@@ -9,7 +9,6 @@ use tokio_postgres::Row;
 
 use super::{CatalogError, Identity, Owned};
 use crate::catalog::Column;
-use crate::pg::DbError;
 
 const KIND: &str = "columns";
 
@@ -20,10 +19,7 @@ pub(super) async fn read(
     include: &Option<Vec<String>>,
     exclude: &Vec<String>,
 ) -> Result<Vec<Owned<Column>>, CatalogError> {
-    let query_err = |e: tokio_postgres::Error| CatalogError::Query {
-        kind: KIND,
-        source: Box::new(DbError::from(e)),
-    };
+    let query_err = CatalogError::query(KIND);
     let params: [&(dyn ToSql + Sync); 2] = [include, exclude];
     let rows = pg.query_raw(sql, params).await.map_err(query_err)?;
     futures_util::pin_mut!(rows);

@@ -49,6 +49,16 @@ pub enum CatalogError {
     Decode { kind: &'static str, reason: String },
 }
 
+impl CatalogError {
+    /// Reading `kind` failed with `e`.
+    fn query(kind: &'static str) -> impl Fn(tokio_postgres::Error) -> CatalogError + Copy {
+        move |e| CatalogError::Query {
+            kind,
+            source: Box::new(DbError::from(e)),
+        }
+    }
+}
+
 const NAMESPACES: &str = include_str!("queries/namespaces.sql");
 
 struct Query {
@@ -164,10 +174,7 @@ pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, Cata
         .pg()
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
-        .map_err(|e| CatalogError::Query {
-            kind: "a consistent snapshot",
-            source: Box::new(DbError::from(e)),
-        })?;
+        .map_err(CatalogError::query("a consistent snapshot"))?;
     let result = introspect_in_transaction(client, filter).await;
     // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
     let _ = client.pg().batch_execute("ROLLBACK").await;
@@ -181,12 +188,7 @@ pub async fn introspect_in_transaction(
     filter: &Filter,
 ) -> Result<Schema, CatalogError> {
     let pg = client.pg();
-    let query_err = |kind: &'static str| {
-        move |e: tokio_postgres::Error| CatalogError::Query {
-            kind,
-            source: Box::new(DbError::from(e)),
-        }
-    };
+    let query_err = CatalogError::query;
     // Sorting thousands of wide rows spills to disk at the default 4 MB; the setting ends with
     // the (read-only) transaction.
     pg.batch_execute("SET LOCAL work_mem = '64MB'")

@@ -664,19 +664,7 @@ fn bad_input_gets_one_clear_error_and_changes_nothing() {
 fn migrations_are_read_at_a_git_revision_without_touching_the_work_tree() {
     let db = TestDb::new();
     let p = Project::new(&[USERS]);
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(p.path())
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| crate::support::git(p.path(), args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "one"]);

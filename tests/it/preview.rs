@@ -314,18 +314,8 @@ fn a_migration_failing_in_the_sandbox_exits_4_with_file_and_line() {
 #[test]
 fn a_database_base_clones_its_schema_and_previews_only_pending_migrations_without_writing_it() {
     let db = TestDb::new();
-    let p = temp_dir();
+    let p = crate::support::migrated_project(&db, &[]);
     let migrations = p.path().join("migrations");
-    copy_dir(&repo_root().join("examples/pgkeel/migrations"), &migrations);
-    let r = run(pgkeel(p.path()).args([
-        "migrate",
-        "up",
-        "--database-url",
-        &db.url(),
-        "--migrations",
-        "migrations",
-    ]));
-    assert_eq!(r.code, 0, "{r:?}");
     db.execute("INSERT INTO accounts (email) VALUES ('a@example.com')");
     std::fs::copy(
         repo_root().join("examples/demo/0004_orders.up.sql"),
