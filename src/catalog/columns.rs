@@ -1,111 +1,148 @@
-//! Table columns, the one kind read as plain rows rather than a JSON array: at thousands of
-//! tables there are tens of thousands of them, and building JSON for each cost the server more
-//! than everything else in the query (and the client a parse of tens of megabytes). Rows are
-//! decoded as they stream in, so neither side holds the whole result twice.
+//! Table columns, read as plain rows (see `rows`), and kept by table and attribute number
+//! while constraint and index definitions are built from them (see `definitions`).
 
-use futures_util::TryStreamExt;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
+use std::collections::HashMap;
 
-use super::{CatalogError, Identity, Owned};
-use crate::catalog::Column;
+use super::rows::{Fields, FromRow};
+use super::{CatalogError, Identity};
+use crate::catalog::{Column, QName};
 
-const KIND: &str = "columns";
-
-/// Runs the columns query (already prefixed with the schema filter) and decodes every row.
-pub(super) async fn read(
-    pg: &tokio_postgres::Client,
-    sql: &str,
-    include: &Option<Vec<String>>,
-    exclude: &Vec<String>,
-) -> Result<Vec<Owned<Column>>, CatalogError> {
-    let query_err = CatalogError::query(KIND);
-    let params: [&(dyn ToSql + Sync); 2] = [include, exclude];
-    let rows = pg.query_raw(sql, params).await.map_err(query_err)?;
-    futures_util::pin_mut!(rows);
-    let mut out = Vec::new();
-    let mut at: Option<Positions> = None;
-    while let Some(row) = rows.try_next().await.map_err(query_err)? {
-        let at = match &at {
-            Some(at) => at,
-            None => at.insert(Positions::of(&row)?),
-        };
-        out.push(decode(&row, at)?);
-    }
-    Ok(out)
+/// A row of the columns query.
+pub(super) struct ColumnRow {
+    pub table: QName,
+    pub attribute: Attribute,
 }
 
-/// Where each field sits in the row, looked up once by name (the query may reorder them).
-struct Positions([usize; FIELDS.len()]);
+/// A column, with what definitions built from attribute numbers need: the number, and the
+/// type and collation an index column is compared with to know it uses the defaults.
+pub(super) struct Attribute {
+    pub attnum: i16,
+    pub type_oid: u32,
+    pub collation_oid: u32,
+    pub column: Column,
+}
 
-const FIELDS: [&str; 16] = [
-    "schema",
-    "table",
-    "position",
-    "name",
-    "data_type",
-    "not_null",
-    "default",
-    "generated",
-    "identity",
-    "collation",
-    "is_local",
-    "storage",
-    "type_storage",
-    "statistics",
-    "comment",
-    "acl",
-];
+impl FromRow for ColumnRow {
+    const KIND: &'static str = "columns";
+    const FIELDS: &'static [&'static str] = &[
+        "schema",
+        "table",
+        "position",
+        "name",
+        "data_type",
+        "not_null",
+        "default",
+        "generated",
+        "identity",
+        "collation",
+        "is_local",
+        "storage",
+        "type_storage",
+        "statistics",
+        "comment",
+        "acl",
+        "type_oid",
+        "collation_oid",
+    ];
 
-impl Positions {
-    fn of(row: &Row) -> Result<Positions, CatalogError> {
-        let mut at = [0; FIELDS.len()];
-        for (slot, field) in at.iter_mut().zip(FIELDS) {
-            *slot = row
-                .columns()
-                .iter()
-                .position(|c| c.name() == field)
-                .ok_or_else(|| CatalogError::Decode {
-                    kind: KIND,
-                    reason: format!("the query returns no `{field}` column"),
-                })?;
+    fn from_row(f: &Fields<'_>) -> Result<ColumnRow, CatalogError> {
+        let identity: Option<&str> = f.get(8)?;
+        let identity = identity
+            .map(serde_json::from_str::<Identity>)
+            .transpose()
+            .map_err(|e| CatalogError::Decode {
+                kind: Self::KIND,
+                reason: format!("identity: {e}"),
+            })?;
+        Ok(ColumnRow {
+            table: QName::new(f.get::<String>(0)?, f.get::<String>(1)?),
+            attribute: Attribute {
+                attnum: f.get(2)?,
+                type_oid: f.get(16)?,
+                collation_oid: f.get(17)?,
+                column: Column {
+                    name: f.get(3)?,
+                    data_type: f.get(4)?,
+                    not_null: f.get(5)?,
+                    default: f.get(6)?,
+                    generated: f.get(7)?,
+                    identity,
+                    collation: f.get(9)?,
+                    is_local: f.get(10)?,
+                    storage: f.get(11)?,
+                    type_storage: f.get(12)?,
+                    statistics: f.get(13)?,
+                    comment: f.get(14)?,
+                    acl: f.get(15)?,
+                },
+            },
+        })
+    }
+}
+
+/// Every table's columns, in attribute-number order.
+#[derive(Default)]
+pub(super) struct Columns {
+    tables: HashMap<QName, Vec<Attribute>>,
+    /// The table whose rows are arriving: a table's rows come one after another, so it is
+    /// looked up once per run of them (and its name is kept once, not per column).
+    run: Option<(QName, Vec<Attribute>)>,
+}
+
+impl Columns {
+    /// Adds a row as it arrives.
+    pub(super) fn push(&mut self, row: ColumnRow) {
+        match &mut self.run {
+            Some((table, run)) if *table == row.table => run.push(row.attribute),
+            _ => {
+                // The next table likely has as many columns: no regrowing from empty.
+                let capacity = self.run.as_ref().map_or(0, |(_, run)| run.len());
+                self.end_run();
+                let mut run = Vec::with_capacity(capacity);
+                run.push(row.attribute);
+                self.run = Some((row.table, run));
+            }
         }
-        Ok(Positions(at))
     }
-}
 
-fn decode(row: &Row, at: &Positions) -> Result<Owned<Column>, CatalogError> {
-    let bad = |e: tokio_postgres::Error| CatalogError::Decode {
-        kind: KIND,
-        reason: e.to_string(),
-    };
-    let p = &at.0;
-    let identity: Option<&str> = row.try_get(p[8]).map_err(bad)?;
-    let identity = identity
-        .map(serde_json::from_str::<Identity>)
-        .transpose()
-        .map_err(|e| CatalogError::Decode {
-            kind: KIND,
-            reason: format!("identity: {e}"),
-        })?;
-    Ok(Owned {
-        schema: row.try_get(p[0]).map_err(bad)?,
-        table: row.try_get(p[1]).map_err(bad)?,
-        position: row.try_get(p[2]).map_err(bad)?,
-        item: Column {
-            name: row.try_get(p[3]).map_err(bad)?,
-            data_type: row.try_get(p[4]).map_err(bad)?,
-            not_null: row.try_get(p[5]).map_err(bad)?,
-            default: row.try_get(p[6]).map_err(bad)?,
-            generated: row.try_get(p[7]).map_err(bad)?,
-            identity,
-            collation: row.try_get(p[9]).map_err(bad)?,
-            is_local: row.try_get(p[10]).map_err(bad)?,
-            storage: row.try_get(p[11]).map_err(bad)?,
-            type_storage: row.try_get(p[12]).map_err(bad)?,
-            statistics: row.try_get(p[13]).map_err(bad)?,
-            comment: row.try_get(p[14]).map_err(bad)?,
-            acl: row.try_get(p[15]).map_err(bad)?,
-        },
-    })
+    fn end_run(&mut self) {
+        let Some((table, run)) = self.run.take() else {
+            return;
+        };
+        match self.tables.get_mut(&table) {
+            Some(columns) => columns.extend(run),
+            None => {
+                self.tables.insert(table, run);
+            }
+        }
+    }
+
+    /// Once every row is in.
+    pub(super) fn finish(mut self) -> Columns {
+        self.end_run();
+        for columns in self.tables.values_mut() {
+            columns.sort_by_key(|c| c.attnum);
+        }
+        self
+    }
+
+    /// Column `attnum` of `table`.
+    pub(super) fn get(&self, table: &QName, attnum: i16) -> Option<&Attribute> {
+        let columns = self.tables.get(table)?;
+        let at = columns.binary_search_by_key(&attnum, |c| c.attnum).ok()?;
+        columns.get(at)
+    }
+
+    /// The name of column `attnum` of `table`.
+    pub(super) fn name(&self, table: &QName, attnum: i16) -> Option<&str> {
+        self.get(table, attnum).map(|c| c.column.name.as_str())
+    }
+
+    /// Takes `table`'s columns for its model.
+    pub(super) fn take(&mut self, table: &QName) -> Vec<Column> {
+        self.tables
+            .remove(table)
+            .map(|rows| rows.into_iter().map(|r| r.column).collect())
+            .unwrap_or_default()
+    }
 }

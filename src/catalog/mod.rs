@@ -16,10 +16,12 @@
 //! Used by `inspect`, `diff`, `drift`, deploy verification and backup verification.
 
 mod columns;
+mod definitions;
 pub mod model;
+mod rows;
 mod snapshot;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -28,6 +30,10 @@ pub use model::*;
 pub use snapshot::{load_snapshot, SnapshotError};
 
 use crate::pg::{Client, DbError};
+use columns::{ColumnRow, Columns};
+use definitions::{ConstraintRow, IndexRow};
+use rows::FromRow;
+use tokio_postgres::types::ToSql;
 
 /// Which schemas to read.
 #[derive(Debug, Clone, Default)]
@@ -69,8 +75,31 @@ struct Query {
 }
 
 const COLUMNS: &str = include_str!("queries/columns.sql");
+const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
+const INDEXES: &str = include_str!("queries/indexes.sql");
+const DEFINITION_CONTEXT: &str = include_str!("queries/definition_context.sql");
 
-const QUERIES: [Query; 19] = [
+/// Catalog columns newer than PostgreSQL 14, and what the queries read in their place on
+/// servers that lack them: (first version with the column, the text, its stand-in).
+const NEWER_COLUMNS: [(i32, &str, &str); 4] = [
+    (150000, "i.indnullsnotdistinct", "false"),
+    (150000, "k.confdelsetcols", "NULL::int2[]"),
+    (180000, "k.conperiod", "false"),
+    (180000, "k.conenforced", "true"),
+];
+
+/// `sql` (prefixed with the schema filter) for a server of `version`.
+fn for_server(sql: &str, version: i32) -> String {
+    let mut text = format!("{NAMESPACES}{sql}");
+    for (since, column, stand_in) in NEWER_COLUMNS {
+        if version < since {
+            text = text.replace(column, stand_in);
+        }
+    }
+    text
+}
+
+const QUERIES: [Query; 17] = [
     Query {
         kind: "collations",
         sql: include_str!("queries/collations.sql"),
@@ -109,16 +138,6 @@ const QUERIES: [Query; 19] = [
     Query {
         kind: "tables",
         sql: include_str!("queries/tables.sql"),
-        before_15: None,
-    },
-    Query {
-        kind: "constraints",
-        sql: include_str!("queries/constraints.sql"),
-        before_15: None,
-    },
-    Query {
-        kind: "indexes",
-        sql: include_str!("queries/indexes.sql"),
         before_15: None,
     },
     Query {
@@ -201,53 +220,72 @@ pub async fn introspect_in_transaction(
         .get(0);
     let include = filter.include.clone();
     let exclude = filter.exclude.clone();
-    // Pipelined: every query is sent before the first answer is read.
-    let futures = QUERIES.iter().map(|q| {
-        let text = match q.before_15 {
+    let params: [&(dyn ToSql + Sync); 2] = [&include, &exclude];
+    // Pipelined: every query is sent before the first answer is read. The kinds read as rows
+    // go first, so they are decoded while the server answers the rest.
+    let columns_sql = for_server(COLUMNS, version);
+    let constraints_sql = for_server(CONSTRAINTS, version);
+    let indexes_sql = for_server(INDEXES, version);
+    let mut columns = Columns::default();
+    let rows = futures_util::future::join4(
+        rows::read::<ColumnRow>(pg, &columns_sql, &params, |c| columns.push(c)),
+        rows::read_all::<ConstraintRow>(pg, &constraints_sql, &params),
+        rows::read_all::<IndexRow>(pg, &indexes_sql, &params),
+        rows::read_all::<definitions::Context>(pg, DEFINITION_CONTEXT, &[]),
+    );
+    let json = QUERIES.iter().map(|q| {
+        let sql = match q.before_15 {
             Some(old) if version < 150000 => old,
             _ => q.sql,
         };
-        let sql = format!("{NAMESPACES}{text}");
-        let include = include.clone();
-        let exclude = exclude.clone();
+        let sql = for_server(sql, version);
         async move {
             let row = pg
-                .query_one(sql.as_str(), &[&include, &exclude])
+                .query_one(sql.as_str(), &params)
                 .await
                 .map_err(query_err(q.kind))?;
             Ok::<(&'static str, tokio_postgres::Row), CatalogError>((q.kind, row))
         }
     });
-    let columns_sql = format!("{NAMESPACES}{COLUMNS}");
-    let columns = columns::read(pg, &columns_sql, &include, &exclude);
-    // Columns first: their rows are decoded while the server answers the other queries.
-    let (columns, results) = futures_util::future::join(columns, futures_join_all(futures)).await;
-    let mut json: BTreeMap<&'static str, tokio_postgres::Row> = BTreeMap::new();
+    let ((read_columns, constraints, indexes, context), results) =
+        futures_util::future::join(rows, futures_join_all(json)).await;
     let mut errors = Vec::new();
-    let columns = match columns {
-        Ok(columns) => columns,
-        Err(e) => {
-            errors.push(e);
-            Vec::new()
-        }
-    };
-    for r in results {
-        match r {
-            Ok((kind, text)) => {
-                json.insert(kind, text);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    // The query that failed, not the ones the aborted transaction refused after it.
-    let aborted = |e: &CatalogError| matches!(e, CatalogError::Query { source, .. } if source.sqlstate == "25P02");
-    if let Some(at) = errors.iter().position(|e| !aborted(e)) {
+    let columns_read = keep(read_columns, &mut errors);
+    let constraints = keep(constraints, &mut errors);
+    let indexes = keep(indexes, &mut errors);
+    let context = keep(context, &mut errors);
+    let json: BTreeMap<&'static str, tokio_postgres::Row> = results
+        .into_iter()
+        .filter_map(|r| keep(r, &mut errors))
+        .collect();
+    let (Some(()), Some(mut constraints), Some(mut indexes), Some(context), true) = (
+        columns_read,
+        constraints,
+        indexes,
+        context,
+        errors.is_empty(),
+    ) else {
+        // The query that failed, not the ones the aborted transaction refused after it.
+        let aborted = |e: &CatalogError| matches!(e, CatalogError::Query { source, .. } if source.sqlstate == "25P02");
+        let at = errors.iter().position(|e| !aborted(e)).unwrap_or(0);
         return Err(errors.swap_remove(at));
-    }
-    if let Some(e) = errors.into_iter().next() {
-        return Err(e);
-    }
-    assemble(json, columns)
+    };
+    let context = context
+        .into_iter()
+        .next()
+        .ok_or_else(|| CatalogError::Decode {
+            kind: definitions::Context::KIND,
+            reason: "no row".into(),
+        })?;
+    let columns = columns.finish();
+    let left = definitions::print(&mut constraints, &mut indexes, &columns, &context);
+    definitions::ask_server(pg, left, &mut constraints, &mut indexes).await?;
+    assemble(json, columns, constraints, indexes)
+}
+
+/// The value, or `None` with the error kept in `errors`.
+fn keep<T>(result: Result<T, CatalogError>, errors: &mut Vec<CatalogError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
 }
 
 /// Polls futures concurrently on the current task, keeping their order.
@@ -299,43 +337,44 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// A row that belongs to a table.
+/// An item that belongs to a table, as the JSON kinds return it.
 #[derive(Deserialize)]
 struct Owned<T> {
     schema: String,
     table: String,
-    /// Where the item sits in its table, for kinds whose order matters (columns); the queries
-    /// leave ordering to this side, where it costs nothing.
-    #[serde(default)]
-    position: i32,
     #[serde(flatten)]
     item: T,
 }
 
-fn group<T>(mut rows: Vec<Owned<T>>) -> BTreeMap<QName, Vec<T>> {
-    // Stable: kinds without a position keep the order they came in (and are sorted by name later).
-    rows.sort_by_key(|r| r.position);
-    let mut map: BTreeMap<QName, Vec<T>> = BTreeMap::new();
-    for r in rows {
-        map.entry(QName::new(r.schema, r.table))
-            .or_default()
-            .push(r.item);
+/// Items by the table they belong to.
+fn group<T>(rows: impl IntoIterator<Item = (QName, T)>) -> HashMap<QName, Vec<T>> {
+    let mut map: HashMap<QName, Vec<T>> = HashMap::new();
+    for (table, item) in rows {
+        map.entry(table).or_default().push(item);
     }
     map
 }
 
+fn owned<T>(rows: Vec<Owned<T>>) -> HashMap<QName, Vec<T>> {
+    group(
+        rows.into_iter()
+            .map(|r| (QName::new(r.schema, r.table), r.item)),
+    )
+}
+
 fn assemble(
     mut json: BTreeMap<&'static str, tokio_postgres::Row>,
-    columns: Vec<Owned<Column>>,
+    mut columns: Columns,
+    constraints: Vec<ConstraintRow>,
+    indexes: Vec<IndexRow>,
 ) -> Result<Schema, CatalogError> {
     let mut tables: Vec<Table> = decode(&mut json, "tables")?;
-    let mut columns = group(columns);
-    let mut constraints = group::<Constraint>(decode(&mut json, "constraints")?);
-    let mut indexes = group::<Index>(decode(&mut json, "indexes")?);
-    let mut triggers = group::<Trigger>(decode(&mut json, "triggers")?);
-    let mut policies = group::<Policy>(decode(&mut json, "policies")?);
+    let mut constraints = group(constraints.into_iter().map(|r| (r.table, r.constraint)));
+    let mut indexes = group(indexes.into_iter().map(|r| (r.table, r.index)));
+    let mut triggers = owned::<Trigger>(decode(&mut json, "triggers")?);
+    let mut policies = owned::<Policy>(decode(&mut json, "policies")?);
     for t in &mut tables {
-        t.columns = columns.remove(&t.name).unwrap_or_default();
+        t.columns = columns.take(&t.name);
         t.constraints = constraints.remove(&t.name).unwrap_or_default();
         t.indexes = indexes.remove(&t.name).unwrap_or_default();
         t.triggers = triggers.remove(&t.name).unwrap_or_default();
@@ -409,5 +448,32 @@ pub fn canonicalize(s: &mut Schema) {
     for v in &mut s.views {
         v.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         v.triggers.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_columns_are_read_only_from_servers_that_have_them() {
+        let all: Vec<&str> = QUERIES
+            .iter()
+            .map(|q| q.sql)
+            .chain([COLUMNS, CONSTRAINTS, INDEXES])
+            .collect();
+        for (since, column, stand_in) in NEWER_COLUMNS {
+            // A misspelt entry would silently leave the column in the older servers' text.
+            assert!(all.iter().any(|q| q.contains(column)), "{column} is read");
+            for sql in &all {
+                let newest = for_server(sql, since);
+                let older = for_server(sql, since - 10000);
+                assert_eq!(newest.contains(column), sql.contains(column));
+                assert!(!older.contains(column), "{column} before {since}");
+                if sql.contains(column) {
+                    assert!(older.contains(stand_in));
+                }
+            }
+        }
     }
 }

@@ -40,44 +40,67 @@ async fn schema_of(spec: &ConnSpec) -> catalog::Schema {
         .expect("introspect")
 }
 
-/// Every index definition in the model is the server's own `pg_get_indexdef` text: the catalog
-/// query builds most of them itself (for speed), and must build them exactly alike.
-async fn index_definitions_are_the_servers(
+/// Every index and constraint definition in the model is the server's own `pg_get_indexdef` /
+/// `pg_get_constraintdef` text: introspection prints most of them itself (for speed), and
+/// must print them exactly alike.
+async fn definitions_are_the_servers(
     spec: &ConnSpec,
     schema: &catalog::Schema,
 ) -> Result<(), String> {
     let c = pg::connect(spec).await.map_err(|e| e.to_string())?;
-    let rows = c
-        .pg()
-        .query(
-            "SELECT n.nspname::text, c.relname::text, ic.relname::text, pg_get_indexdef(i.indexrelid)
-               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-               JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace",
-            &[],
-        )
-        .await
-        .map_err(|e| pg::DbError::from(e).to_string())?;
-    let server: std::collections::HashMap<(String, String, String), String> = rows
-        .iter()
-        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
-        .collect();
+    let server = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let rows = c
+                .pg()
+                .query(sql, &[])
+                .await
+                .map_err(|e| pg::DbError::from(e).to_string())?;
+            Ok::<_, String>(
+                rows.iter()
+                    .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
+                    .collect::<std::collections::HashMap<(String, String, String), String>>(),
+            )
+        }
+    };
+    let indexes = server(
+        "SELECT n.nspname::text, c.relname::text, ic.relname::text, pg_get_indexdef(i.indexrelid)
+           FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+           JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace",
+    )
+    .await?;
+    let constraints = server(
+        "SELECT n.nspname::text, c.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
+           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace",
+    )
+    .await?;
+    let check = |what: &str,
+                 server: &std::collections::HashMap<_, String>,
+                 owner: &catalog::QName,
+                 name: &str,
+                 ours: &str| {
+        let key = (owner.schema.clone(), owner.name.clone(), name.to_string());
+        match server.get(&key) {
+            Some(def) if def == ours => Ok(()),
+            other => Err(format!(
+                "{what} {key:?}: introspected {ours:?}, the server {other:?}"
+            )),
+        }
+    };
+    for t in &schema.tables {
+        for k in &t.constraints {
+            check("constraint", &constraints, &t.name, &k.name, &k.definition)?;
+        }
+    }
     let owners = schema
         .tables
         .iter()
         .map(|t| (&t.name, &t.indexes))
         .chain(schema.views.iter().map(|v| (&v.name, &v.indexes)));
-    for (owner, indexes) in owners {
-        for index in indexes {
-            let key = (owner.schema.clone(), owner.name.clone(), index.name.clone());
-            match server.get(&key) {
-                Some(def) if *def == index.definition => {}
-                other => {
-                    return Err(format!(
-                        "index {key:?}: introspected {:?}, pg_get_indexdef {other:?}",
-                        index.definition
-                    ))
-                }
-            }
+    for (owner, list) in owners {
+        for index in list {
+            check("index", &indexes, owner, &index.name, &index.definition)?;
         }
     }
     Ok(())
@@ -192,7 +215,7 @@ fn round_trip(case: &Path, from_file: &str, to_file: &str) -> Result<(), String>
     let (from, to) = run_blocking(async move {
         let (from, to) = (schema_of(&sa).await, schema_of(&sb).await);
         for (spec, schema) in [(&sa, &from), (&sb, &to)] {
-            index_definitions_are_the_servers(spec, schema).await?;
+            definitions_are_the_servers(spec, schema).await?;
         }
         Ok::<_, String>((from, to))
     })?;

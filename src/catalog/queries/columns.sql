@@ -1,8 +1,8 @@
--- Columns of tables, one row each (not JSON: at tens of thousands of columns, building JSON
--- costs the server more than the whole rest of this query, and the client a parse of tens of
--- megabytes). Decoded by `catalog::columns`, which attaches them to their tables in `position`
--- order.
-SELECT ns.nspname::text AS schema, c.relname::text AS "table", a.attnum::int4 AS position,
+-- Columns of tables, one row each (see `catalog::rows`). `catalog::columns` attaches them to
+-- their tables in `position` order; the type and collation OIDs tell `catalog::definitions`
+-- whether an index column uses the defaults.
+SELECT ns.nspname::text AS schema, c.relname::text AS "table", a.attnum AS position,
+       a.atttypid AS type_oid, a.attcollation AS collation_oid,
        a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS data_type,
        a.attnotnull AS not_null,
