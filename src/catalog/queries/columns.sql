@@ -40,4 +40,4 @@ SELECT ns.nspname::text AS schema, c.relname::text AS "table", a.attnum AS posit
   -- A join, not col_description() per row: one pass over pg_description.
   LEFT JOIN pg_description cd ON cd.objoid = c.oid AND cd.classoid = 'pg_class'::regclass AND cd.objsubid = a.attnum
  WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   AND c.oid NOT IN (SELECT objid FROM extension_relations)

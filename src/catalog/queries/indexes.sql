@@ -26,6 +26,7 @@ SELECT i.indexrelid AS oid, ns.nspname::text AS schema, c.relname::text AS "tabl
          ON opt.attrelid = i.indexrelid
   LEFT JOIN pg_description d ON d.objoid = i.indexrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
  WHERE c.relkind IN ('r', 'p', 'm')
-   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x') AND k.conrelid = c.oid)
-   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   -- One hashed list of constraint indexes, not a probe per index (conindid is never null).
+   AND i.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x'))
+   AND i.indexrelid NOT IN (SELECT h.inhrelid FROM pg_inherits h)
+   AND c.oid NOT IN (SELECT objid FROM extension_relations)

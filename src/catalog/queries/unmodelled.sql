@@ -151,16 +151,19 @@ SELECT coalesce(json_agg(json_build_object('kind', u.kind, 'name', u.name, 'defi
    WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
   UNION ALL
   -- Column properties in one pass over pg_attribute (its largest catalog: one scan each cost
-  -- more than all the rest of this query at thousands of tables).
+  -- more than all the rest of this query at thousands of tables). OFFSET 0 keeps it one
+  -- filtered scan, which the planner would otherwise turn into a probe per table.
   SELECT x.kind, ns.nspname || '.' || c.relname || '.' || a.attname, x.definition
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+    FROM (SELECT * FROM pg_attribute
+           WHERE attnum > 0 AND NOT attisdropped
+             AND (attcompression <> '' OR attoptions IS NOT NULL OR attgenerated = 'v') OFFSET 0) a
+    JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
    CROSS JOIN LATERAL (VALUES
        ('column compression', a.attcompression::text, a.attcompression <> '' AND c.relkind IN ('r', 'p')),
        ('column options', array_to_string(a.attoptions, ','), a.attoptions IS NOT NULL),
        ('virtual generated column', 'virtual', a.attgenerated = 'v' AND c.relkind IN ('r', 'p'))
      ) x(kind, definition, present)
-   WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-     AND (a.attcompression <> '' OR a.attoptions IS NOT NULL OR a.attgenerated = 'v') AND x.present
+   WHERE c.relkind IN ('r', 'p', 'm') AND x.present
   UNION ALL
   SELECT 'cluster index', ns.nspname || '.' || c.relname, ic.relname
     FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace

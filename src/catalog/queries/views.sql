@@ -28,4 +28,4 @@ SELECT coalesce(json_agg(json_build_object(
        ) ORDER BY ns.nspname, c.relname), '[]')::text
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
  WHERE c.relkind IN ('v', 'm')
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   AND c.oid NOT IN (SELECT objid FROM extension_relations)
