@@ -4,12 +4,13 @@
 #
 # Generates N tables × 15 columns (identity PKs, FKs, two indexes per table, checks, uniques,
 # an enum, a view every 10th table) and a copy with 50 mixed changes. Prints times, ratios and
-# peak RSS, and checks that pgkeel's output is byte-identical across two runs.
+# peak RSS, and checks that pgkeel's output is byte-identical across runs.
 #
-# Usage: scripts/bench/diff.sh [tables=1000]
+# Usage: scripts/bench/diff.sh [tables=1000] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-1000}"
+runs="${2:-3}"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgkeel-target}"
 cargo build --release --quiet
@@ -63,6 +64,10 @@ PY
 }
 gen a | psql -d bench_a
 gen b | psql -d bench_b
+# Settle the new catalogs as any live database's are (hint bits set, statistics gathered), so
+# that whichever tool runs first does not pay for it alone.
+psql -d bench_a -c "VACUUM ANALYZE"
+psql -d bench_b -c "VACUUM ANALYZE"
 a="$base/bench_a"; b="$base/bench_b"
 ma="postgresql+psycopg2://postgres@127.0.0.1:$port/bench_a"
 mb="postgresql+psycopg2://postgres@127.0.0.1:$port/bench_b"
@@ -74,14 +79,23 @@ measure() {
   echo "$secs $((kb / 1024))"
 }
 
-read -r pk_s pk_mb < <(measure "$pgkeel" diff --from "$a" --to "$b" --format sql)
-cp /tmp/pgkeel-bench-out /tmp/pgkeel-bench-first
-read -r _ _ < <(measure "$pgkeel" diff --from "$a" --to "$b" --format sql)
-identical=no; cmp -s /tmp/pgkeel-bench-first /tmp/pgkeel-bench-out && identical=yes
-read -r mi_s mi_mb < <(measure "$venv/bin/migra" --unsafe "$ma" "$mb")
-read -r pd_s pd_mb < <(measure "$psql_bin/pg_dump" --schema-only -h 127.0.0.1 -p "$port" -U postgres bench_a)
+# Median of $runs rounds (the tools take turns within a round): on a shared 2-CPU machine one
+# run of the same command varies by ±20%. Peak RSS is the largest seen.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+pk=(); mi=(); pd=(); pk_mb=0; mi_mb=0; pd_mb=0; identical=yes
+for round in $(seq "$runs"); do
+  read -r s rss < <(measure "$pgkeel" diff --from "$a" --to "$b" --format sql)
+  pk+=("$s"); [ "$rss" -gt "$pk_mb" ] && pk_mb=$rss
+  if [ "$round" = 1 ]; then cp /tmp/pgkeel-bench-out /tmp/pgkeel-bench-first
+  else cmp -s /tmp/pgkeel-bench-first /tmp/pgkeel-bench-out || identical=no; fi
+  read -r s rss < <(measure "$venv/bin/migra" --unsafe "$ma" "$mb")
+  mi+=("$s"); [ "$rss" -gt "$mi_mb" ] && mi_mb=$rss
+  read -r s rss < <(measure "$psql_bin/pg_dump" --schema-only -h 127.0.0.1 -p "$port" -U postgres bench_a)
+  pd+=("$s"); [ "$rss" -gt "$pd_mb" ] && pd_mb=$rss
+done
+pk_s="$(median "${pk[@]}")"; mi_s="$(median "${mi[@]}")"; pd_s="$(median "${pd[@]}")"
 
-echo "schema: $n tables × 15 columns, 50 changes"
+echo "schema: $n tables × 15 columns, 50 changes; median of $runs rounds (all: pgkeel ${pk[*]}, migra ${mi[*]}, pg_dump ${pd[*]})"
 printf '%-32s %7ss %6s MB\n' "pgkeel diff (inspect both+diff)" "$pk_s" "$pk_mb"
 printf '%-32s %7ss %6s MB\n' "migra" "$mi_s" "$mi_mb"
 printf '%-32s %7ss %6s MB\n' "pg_dump --schema-only (one side)" "$pd_s" "$pd_mb"

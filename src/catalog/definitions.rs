@@ -4,11 +4,14 @@
 //! Those functions cost the server a catalog scan per constraint and a relcache build per
 //! index: at thousands of tables, most of what introspection costs. So the queries send the
 //! common shapes as parts (column numbers, flags, the referenced table) and this module prints
-//! them, with the server's own quoting rules ([`Context`], read from the server). Everything
-//! else keeps the server's text: the queries call the functions themselves for the shapes this
-//! module does not print, and what it cannot finish (a column it does not know, say, of a
-//! table in a schema left out of the comparison) goes back to the server in one more query
-//! ([`ask_server`]). The round-trip tests compare every definition with the server's.
+//! them, with the server's own quoting rules ([`Context`], read from the server). Checks are
+//! the server's to print, but printing one opens its table (a relcache build per table): the
+//! queries send their expression trees, and the server prints each distinct one once — at
+//! thousands of tables, mostly copies of the same few (tenants, partitions, generated DDL).
+//! Everything else keeps the server's text: the queries call the functions themselves for the
+//! shapes this module does not print, and what it cannot finish (a column it does not know,
+//! say, of a table in a schema left out of the comparison) goes back to the server in one more
+//! query ([`ask_server`]). The round-trip tests compare every definition with the server's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -88,16 +91,18 @@ impl Context {
 }
 
 /// A constraint as its query returns it: the model, with an empty definition when it comes as
-/// [`KeyParts`] for this module to print.
+/// [`Parts`] for this module to print.
 pub(super) struct ConstraintRow {
     oid: u32,
     pub table: QName,
     pub constraint: Constraint,
-    parts: KeyParts,
+    parts: Parts,
 }
 
-/// The parts of a primary key, unique constraint or foreign key.
-struct KeyParts {
+/// The parts of a primary key, unique constraint or foreign key, or a check's expression.
+struct Parts {
+    /// A check's stored expression tree (`conbin`), when the server left printing it to us.
+    expression: Option<String>,
     keys: Vec<i16>,
     /// The columns of the index behind a primary key or unique constraint (its INCLUDE
     /// columns after the keys).
@@ -137,6 +142,7 @@ impl FromRow for ConstraintRow {
         "on_update",
         "on_delete",
         "comment",
+        "expression",
     ];
 
     fn from_row(f: &Fields<'_>) -> Result<ConstraintRow, CatalogError> {
@@ -158,7 +164,8 @@ impl FromRow for ConstraintRow {
                 references,
                 comment: f.get(18)?,
             },
-            parts: KeyParts {
+            parts: Parts {
+                expression: f.get(19)?,
                 deferrable: f.get(7)?,
                 deferred: f.get(8)?,
                 keys: f.get::<Option<Vec<i16>>>(9)?.unwrap_or_default(),
@@ -366,10 +373,11 @@ impl IndexRow {
     }
 }
 
-/// What this module could not print, to be asked of the server.
+/// What this module could not print, to be asked of the server: constraints in groups whose
+/// members all read alike (the server prints the first of each), indexes one by one.
 #[derive(Default)]
 pub(super) struct Unprinted {
-    constraints: Vec<usize>,
+    constraints: Vec<Vec<usize>>,
     indexes: Vec<usize>,
 }
 
@@ -381,12 +389,38 @@ pub(super) fn print(
     cx: &Context,
 ) -> Unprinted {
     let mut left = Unprinted::default();
+    // Checks by what their text depends on: the expression tree (its positions in the
+    // statement that created it aside) and the names of the columns it reads.
+    let mut checks: HashMap<(String, Vec<&str>), usize> = HashMap::new();
     for (i, row) in constraints.iter_mut().enumerate() {
-        if row.constraint.definition.is_empty() {
-            match row.print(columns, cx) {
-                Some(def) => row.constraint.definition = def,
-                None => left.constraints.push(i),
+        if !row.constraint.definition.is_empty() {
+            continue;
+        }
+        if let Some(expression) = &row.parts.expression {
+            let names: Option<Vec<&str>> = row
+                .parts
+                .keys
+                .iter()
+                // 0 is the whole row, printed with the table's name.
+                .map(|&k| (k != 0).then(|| columns.name(&row.table, k)).flatten())
+                .collect();
+            match names {
+                Some(names) => {
+                    let group = checks
+                        .entry((without_locations(expression), names))
+                        .or_insert_with(|| {
+                            left.constraints.push(Vec::new());
+                            left.constraints.len() - 1
+                        });
+                    left.constraints[*group].push(i);
+                }
+                None => left.constraints.push(vec![i]),
             }
+            continue;
+        }
+        match row.print(columns, cx) {
+            Some(def) => row.constraint.definition = def,
+            None => left.constraints.push(vec![i]),
         }
     }
     for (i, row) in indexes.iter_mut().enumerate() {
@@ -400,6 +434,21 @@ pub(super) fn print(
     left
 }
 
+/// An expression tree without its `:location` fields (offsets into the statement that created
+/// it, which the printed text does not depend on).
+fn without_locations(tree: &str) -> String {
+    const FIELD: &str = ":location ";
+    let mut out = String::with_capacity(tree.len());
+    let mut rest = tree;
+    while let Some(at) = rest.find(FIELD) {
+        out.push_str(&rest[..at + FIELD.len()]);
+        rest =
+            rest[at + FIELD.len()..].trim_start_matches(|c: char| c == '-' || c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Has the server print what [`print`] left, in the same transaction (so the same snapshot).
 pub(super) async fn ask_server(
     pg: &tokio_postgres::Client,
@@ -411,11 +460,13 @@ pub(super) async fn ask_server(
         let oids: Vec<u32> = left
             .constraints
             .iter()
-            .map(|&i| constraints[i].oid)
+            .filter_map(|group| group.first().map(|&i| constraints[i].oid))
             .collect();
         let defs = server_definitions(pg, "pg_get_constraintdef", "constraints", &oids).await?;
-        for (&i, def) in left.constraints.iter().zip(defs) {
-            constraints[i].constraint.definition = def;
+        for (group, def) in left.constraints.iter().zip(defs) {
+            for &i in group {
+                constraints[i].constraint.definition.clone_from(&def);
+            }
         }
     }
     if !left.indexes.is_empty() {

@@ -61,7 +61,8 @@ fn key(kind: &str, table: &str, keys: &[i16]) -> ConstraintRow {
             references: None,
             comment: None,
         },
-        parts: KeyParts {
+        parts: Parts {
+            expression: None,
             keys: keys.to_vec(),
             index_keys: keys.to_vec(),
             deferrable: false,
@@ -267,7 +268,59 @@ fn print_fills_in_what_it_can_and_lists_the_rest() {
     let mut indexes = vec![index(&[1], &[INT4_OPS]), index(&[2], &[TEXT_PATTERN_OPS])];
     let left = print(&mut constraints, &mut indexes, &columns(), &context());
     assert_eq!(constraints[0].constraint.definition, "PRIMARY KEY (id)");
-    assert_eq!(left.constraints, vec![1]);
+    assert_eq!(left.constraints, vec![vec![1]]);
     assert_eq!(left.indexes, vec![1]);
     assert!(indexes[0].index.definition.starts_with("CREATE INDEX"));
+}
+
+fn check(table: &str, keys: &[i16], expression: &str) -> ConstraintRow {
+    let mut k = key("c", table, keys);
+    k.parts.expression = Some(expression.into());
+    k
+}
+
+#[test]
+fn checks_that_read_alike_are_printed_once() {
+    let gt_zero = |location: i32| {
+        format!("{{OPEXPR :opno 521 :args ({{VAR :varattno 1 :location {location}}} {{CONST :location -1}}) :location {}}}", location + 3)
+    };
+    let mut constraints = vec![
+        check("a", &[1], &gt_zero(10)),
+        // The same tree created by another statement: only its positions differ.
+        check("b", &[1], &gt_zero(57)),
+        // The same tree on a column of another name reads differently.
+        check(
+            "a",
+            &[3],
+            &gt_zero(10).replace(":varattno 1", ":varattno 3"),
+        ),
+        check(
+            "b",
+            &[2],
+            &gt_zero(10).replace(":varattno 1", ":varattno 2"),
+        ),
+        // A whole-row reference prints the table's name: never shared.
+        check("a", &[0], "{VAR :varattno 0}"),
+        check("b", &[0], "{VAR :varattno 0}"),
+        // No columns at all.
+        check("a", &[], "{CONST :location 4}"),
+        check("b", &[], "{CONST :location 9}"),
+    ];
+    let left = print(&mut constraints, &mut [], &columns(), &context());
+    assert_eq!(
+        left.constraints,
+        vec![vec![0, 1], vec![2], vec![3], vec![4], vec![5], vec![6, 7]]
+    );
+    assert!(constraints
+        .iter()
+        .all(|c| c.constraint.definition.is_empty()));
+}
+
+#[test]
+fn locations_are_left_out_of_expression_trees() {
+    assert_eq!(
+        without_locations("{VAR :varno 1 :location 12} {CONST :location -1 :x 3}"),
+        "{VAR :varno 1 :location } {CONST :location  :x 3}"
+    );
+    assert_eq!(without_locations("no fields"), "no fields");
 }

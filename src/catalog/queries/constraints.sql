@@ -4,15 +4,20 @@
 --
 -- Primary keys, unique constraints and foreign keys come as their parts (column numbers,
 -- referenced table, actions), and `catalog::definitions` prints them as pg_get_constraintdef
--- does: that function costs the server a catalog scan per constraint. The server prints the
--- rest: checks, exclusion constraints, and keys with clauses pgkeel does not print itself
--- (NULLS NOT DISTINCT, ON DELETE SET NULL (columns), WITHOUT OVERLAPS / PERIOD, NOT ENFORCED).
+-- does: that function costs the server a catalog scan per constraint. A plain check comes as
+-- its stored expression tree: printing one opens its table (a relcache build), so
+-- `catalog::definitions` has the server print each distinct expression once. The server prints
+-- the rest here: exclusion constraints, and constraints with clauses pgkeel does not print
+-- itself (NULLS NOT DISTINCT, ON DELETE SET NULL (columns), WITHOUT OVERLAPS / PERIOD,
+-- NOT ENFORCED, NO INHERIT, NOT VALID checks).
 SELECT k.oid, ns.nspname::text AS schema, c.relname::text AS "table", k.conname::text AS name,
        k.contype::text AS kind,
        CASE WHEN k.contype IN ('p', 'u', 'f')
                  AND NOT coalesce(i.indnullsnotdistinct, false) AND k.confdelsetcols IS NULL
-                 AND NOT k.conperiod AND k.conenforced
-            THEN NULL ELSE pg_get_constraintdef(k.oid) END AS definition,
+                 AND NOT k.conperiod AND k.conenforced THEN NULL
+            WHEN k.contype = 'c' AND k.conenforced AND k.convalidated AND NOT k.connoinherit THEN NULL
+            ELSE pg_get_constraintdef(k.oid) END AS definition,
+       CASE WHEN k.contype = 'c' THEN k.conbin::text END AS expression,
        k.convalidated AS validated, k.condeferrable AS deferrable, k.condeferred AS deferred,
        k.conkey AS keys, i.indkey::int2[] AS index_keys,
        rn.nspname::text AS ref_schema, rc.relname::text AS ref_table,
