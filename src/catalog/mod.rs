@@ -1,8 +1,9 @@
 //! Catalog introspection: a live database becomes a [`Schema`] value.
 //!
 //! One set-based query per object kind (not one per object), each returning a JSON array that
-//! serde turns into the model (columns, by far the most numerous, come as plain rows: see
-//! `columns`); all of them are pipelined on one connection inside a single
+//! serde turns into the model; the most numerous kinds (columns, constraints, indexes) come as
+//! plain rows instead (`rows`), and most of their definitions are printed here rather than by
+//! the server (`definitions`). All queries are pipelined on one connection inside a single
 //! `REPEATABLE READ READ ONLY` transaction, so the snapshot is consistent and the database is
 //! never written. Objects that belong to extensions are left out (`pg_depend` deptype `e`);
 //! the extension itself is what is compared.
