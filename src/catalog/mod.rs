@@ -71,8 +71,6 @@ const NAMESPACES: &str = include_str!("queries/namespaces.sql");
 struct Query {
     kind: &'static str,
     sql: &'static str,
-    /// The text for servers older than PostgreSQL 15, when their catalogs lack what `sql` reads.
-    before_15: Option<&'static str>,
 }
 
 const COLUMNS: &str = include_str!("queries/columns.sql");
@@ -80,10 +78,18 @@ const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const INDEXES: &str = include_str!("queries/indexes.sql");
 const DEFINITION_CONTEXT: &str = include_str!("queries/definition_context.sql");
 
-/// Catalog columns newer than PostgreSQL 14, and what the queries read in their place on
-/// servers that lack them: (first version with the column, the text, its stand-in).
-const NEWER_COLUMNS: [(i32, &str, &str); 4] = [
+/// Catalog columns and tables newer than PostgreSQL 14, and what the queries read in their
+/// place on servers that lack them: (first version with it, the text, its stand-in).
+const NEWER_CATALOG: [(i32, &str, &str); 7] = [
     (150000, "i.indnullsnotdistinct", "false"),
+    // Publication column lists, row filters and TABLES IN SCHEMA.
+    (150000, "pr.prattrs::int2[]", "NULL::int2[]"),
+    (150000, "pg_get_expr(pr.prqual, pr.prrelid)", "NULL::text"),
+    (
+        150000,
+        "pg_publication_namespace pn",
+        "(SELECT 0::oid AS pnpubid, 0::oid AS pnnspid WHERE false) pn",
+    ),
     (150000, "k.confdelsetcols", "NULL::int2[]"),
     (180000, "k.conperiod", "false"),
     (180000, "k.conenforced", "true"),
@@ -92,7 +98,7 @@ const NEWER_COLUMNS: [(i32, &str, &str); 4] = [
 /// `sql` (prefixed with the schema filter) for a server of `version`.
 fn for_server(sql: &str, version: i32) -> String {
     let mut text = format!("{NAMESPACES}{sql}");
-    for (since, column, stand_in) in NEWER_COLUMNS {
+    for (since, column, stand_in) in NEWER_CATALOG {
         if version < since {
             text = text.replace(column, stand_in);
         }
@@ -104,87 +110,70 @@ const QUERIES: [Query; 17] = [
     Query {
         kind: "collations",
         sql: include_str!("queries/collations.sql"),
-        before_15: None,
     },
     Query {
         kind: "schemas",
         sql: include_str!("queries/schemas.sql"),
-        before_15: None,
     },
     Query {
         kind: "extensions",
         sql: include_str!("queries/extensions.sql"),
-        before_15: None,
     },
     Query {
         kind: "enums",
         sql: include_str!("queries/enums.sql"),
-        before_15: None,
     },
     Query {
         kind: "domains",
         sql: include_str!("queries/domains.sql"),
-        before_15: None,
     },
     Query {
         kind: "composite types",
         sql: include_str!("queries/composites.sql"),
-        before_15: None,
     },
     Query {
         kind: "sequences",
         sql: include_str!("queries/sequences.sql"),
-        before_15: None,
     },
     Query {
         kind: "tables",
         sql: include_str!("queries/tables.sql"),
-        before_15: None,
     },
     Query {
         kind: "triggers",
         sql: include_str!("queries/triggers.sql"),
-        before_15: None,
     },
     Query {
         kind: "policies",
         sql: include_str!("queries/policies.sql"),
-        before_15: None,
     },
     Query {
         kind: "views",
         sql: include_str!("queries/views.sql"),
-        before_15: None,
     },
     Query {
         kind: "functions",
         sql: include_str!("queries/functions.sql"),
-        before_15: None,
     },
     Query {
         kind: "range types",
         sql: include_str!("queries/ranges.sql"),
-        before_15: None,
     },
     Query {
         kind: "event triggers",
         sql: include_str!("queries/event_triggers.sql"),
-        before_15: None,
     },
     Query {
         kind: "publications",
         sql: include_str!("queries/publications.sql"),
-        before_15: Some(include_str!("queries/publications_14.sql")),
     },
     Query {
         kind: "default privileges",
         sql: include_str!("queries/default_privileges.sql"),
-        before_15: None,
     },
     Query {
         kind: "unmodelled objects",
         sql: include_str!("queries/unmodelled.sql"),
-        before_15: None,
     },
 ];
 
@@ -237,11 +226,7 @@ pub async fn introspect_in_transaction(
         rows::read_all::<definitions::Context>(pg, DEFINITION_CONTEXT, &[]),
     );
     let json = QUERIES.iter().map(|q| {
-        let sql = match q.before_15 {
-            Some(old) if version < 150000 => old,
-            _ => q.sql,
-        };
-        let sql = for_server(sql, version);
+        let sql = for_server(q.sql, version);
         async move {
             let row = pg
                 .query_one(sql.as_str(), &params)
@@ -459,13 +444,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn newer_columns_are_read_only_from_servers_that_have_them() {
+    fn newer_catalog_is_read_only_from_servers_that_have_it() {
         let all: Vec<&str> = QUERIES
             .iter()
             .map(|q| q.sql)
             .chain([COLUMNS, CONSTRAINTS, INDEXES])
             .collect();
-        for (since, column, stand_in) in NEWER_COLUMNS {
+        for (since, column, stand_in) in NEWER_CATALOG {
             // A misspelt entry would silently leave the column in the older servers' text.
             assert!(all.iter().any(|q| q.contains(column)), "{column} is read");
             for sql in &all {

@@ -1,5 +1,6 @@
--- Publications (PostgreSQL 15+: column lists, row filters, TABLES IN SCHEMA). They are
--- database-wide: every one is read, with its members limited to the compared schemas.
+-- Publications. They are database-wide: every one is read, with its members limited to the
+-- compared schemas. Column lists, row filters and TABLES IN SCHEMA exist from PostgreSQL 15;
+-- older servers read stand-ins (NEWER_CATALOG in `catalog`).
 -- publish_generated_columns (PostgreSQL 18) is read through to_jsonb.
 SELECT coalesce(json_agg(json_build_object(
          'name', p.pubname,
