@@ -1,16 +1,17 @@
 //! Loading a dump into a database with PostgreSQL's own programs, errors fatal:
-//! `pg_restore --exit-on-error` (parallel with `--jobs` when the archive is seekable) for the
-//! custom and directory formats, `psql -v ON_ERROR_STOP=1 --single-transaction` for plain SQL.
+//! `pg_restore --exit-on-error` for the custom and directory formats, `psql -v ON_ERROR_STOP=1
+//! --single-transaction` for plain SQL.
 //!
-//! A compressed custom archive is streamed through the decompressor into pg_restore's stdin
-//! (one job, one transaction); with more than one job it is first decompressed to a temporary
-//! file, because parallel pg_restore needs to seek.
-
+//! With one job, a custom archive goes to pg_restore in one transaction (a compressed one
+//! streamed through the decompressor into its stdin). With more, a seekable archive is loaded
+//! in three passes: pg_restore creates the schema, pgkeel spreads every table's rows over the
+//! jobs' connections ([`parallel_copy`]), and `pg_restore --jobs` does the rest. A compressed
+//! custom archive is first decompressed to a temporary file, because pg_restore needs to seek.
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::RestoreError;
+use super::{parallel_copy, RestoreError};
 use crate::backup::compress::{Compression, Method};
 use crate::backup::dump::StderrTail;
 use crate::backup::manifest::DumpFormat;
@@ -71,22 +72,35 @@ pub fn load(
             .arg("-");
             piped(cmd, &programs.psql, archive, target, progress)
         }
+        DumpFormat::Directory if opts.jobs > 1 => in_three_passes(
+            archive.path,
+            archive.format,
+            target,
+            programs,
+            opts,
+            progress,
+        ),
         DumpFormat::Directory => {
             let mut cmd = pg_restore(programs, target, opts);
-            cmd.arg(format!("--jobs={}", opts.jobs.max(1)))
-                .arg("--format=directory")
-                .arg(archive.path);
+            cmd.arg("--format=directory").arg(archive.path);
             run(cmd, &programs.pg_restore, target)
         }
         DumpFormat::Custom if archive.compression.method == Method::None => {
-            let mut cmd = pg_restore(programs, target, opts);
-            if opts.jobs > 1 {
-                cmd.arg(format!("--jobs={}", opts.jobs));
-            } else {
-                cmd.arg("--single-transaction");
-            }
-            cmd.arg("--format=custom").arg(archive.path);
             progress.set(file_size(archive.path));
+            if opts.jobs > 1 {
+                return in_three_passes(
+                    archive.path,
+                    archive.format,
+                    target,
+                    programs,
+                    opts,
+                    progress,
+                );
+            }
+            let mut cmd = pg_restore(programs, target, opts);
+            cmd.arg("--single-transaction")
+                .arg("--format=custom")
+                .arg(archive.path);
             run(cmd, &programs.pg_restore, target)
         }
         DumpFormat::Custom if opts.jobs > 1 => {
@@ -126,11 +140,14 @@ pub fn load(
                 source: e,
             })?;
             drop(out);
-            let mut cmd = pg_restore(programs, target, opts);
-            cmd.arg(format!("--jobs={}", opts.jobs))
-                .arg("--format=custom")
-                .arg(spool.path());
-            run(cmd, &programs.pg_restore, target)
+            in_three_passes(
+                spool.path(),
+                archive.format,
+                target,
+                programs,
+                opts,
+                progress,
+            )
         }
         DumpFormat::Custom => {
             let mut cmd = pg_restore(programs, target, opts);
@@ -138,6 +155,167 @@ pub fn load(
             piped(cmd, &programs.pg_restore, archive, target, progress)
         }
     }
+}
+
+/// A seekable custom or directory archive, loaded in three passes: the schema before the data
+/// (`pg_restore --section=pre-data`); every table's rows spread over `jobs` connections
+/// ([`parallel_copy`]); then the rest (sequence values, large objects, indexes, constraints,
+/// triggers, grants) by `pg_restore --jobs`. The passes cover the archive exactly once: entries
+/// without a section of their own (comments, grants) go with the entry before them in both
+/// pg_restore passes, and the last pass lists every entry but the tables' rows.
+fn in_three_passes(
+    path: &Path,
+    format: DumpFormat,
+    target: &ConnSpec,
+    programs: &Programs,
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<(), RestoreError> {
+    let format_arg = format!("--format={}", format.name());
+    let entries = table_of_contents(path, &format_arg, &programs.pg_restore)?;
+    let (rows, rest): (Vec<&TocEntry>, Vec<&TocEntry>) =
+        entries.iter().partition(|e| e.is_table_data);
+
+    let mut schema = pg_restore(programs, target, opts);
+    schema.arg("--section=pre-data").arg(&format_arg).arg(path);
+    run(schema, &programs.pg_restore, target)?;
+
+    if !rows.is_empty() {
+        let list = use_list(&rows)?;
+        let mut cmd = Command::new(&programs.pg_restore.path);
+        cmd.arg(format!("--use-list={}", list.path().display()))
+            .arg("--file=-")
+            .arg(&format_arg)
+            .arg(path);
+        // The rows are about the size of the (uncompressed) archive.
+        let size = path.is_file().then(|| file_size(path));
+        progress.done();
+        progress.phase("load rows", size);
+        spread_rows(cmd, &programs.pg_restore, target, opts.jobs, progress)?;
+        progress.done();
+    }
+
+    let list = use_list(&rest)?;
+    let mut cmd = pg_restore(programs, target, opts);
+    cmd.args(["--section=data", "--section=post-data"])
+        .arg(format!("--jobs={}", opts.jobs.max(1)))
+        .arg(format!("--use-list={}", list.path().display()))
+        .arg(&format_arg)
+        .arg(path);
+    run(cmd, &programs.pg_restore, target)
+}
+
+/// Runs `cmd` (pg_restore printing table data as SQL) and loads what it prints.
+fn spread_rows(
+    mut cmd: Command,
+    program: &Installed,
+    target: &ConnSpec,
+    jobs: u32,
+    progress: &dyn Progress,
+) -> Result<(), RestoreError> {
+    child::die_with_parent(&mut cmd);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let spawn_err = |source| RestoreError::Spawn {
+        program: program.path.display().to_string(),
+        source,
+    };
+    let mut child = cmd.spawn().map_err(spawn_err)?;
+    let tail = StderrTail::collect(child.stderr.take().expect("piped stderr"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    // Called on a blocking thread of the runtime (see the callers of `load`).
+    let loaded = tokio::runtime::Handle::current().block_on(async {
+        let stream =
+            tokio::process::ChildStdout::from_std(stdout).map_err(|e| RestoreError::Io {
+                action: "read",
+                path: "pg_restore's output".into(),
+                source: e,
+            })?;
+        parallel_copy::load(stream, target, jobs, progress).await
+    });
+    if loaded.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(spawn_err)?;
+    match loaded {
+        // A damaged archive shows as a cut stream: pg_restore's own message says more.
+        Err(RestoreError::DataStream { .. } | RestoreError::Io { .. }) if !status.success() => {
+            finish(status, tail, program)
+        }
+        Err(e) => Err(e),
+        Ok(_) => finish(status, tail, program),
+    }
+}
+
+/// A `--use-list` file naming `entries`.
+fn use_list(entries: &[&TocEntry]) -> Result<tempfile::NamedTempFile, RestoreError> {
+    let io = |e| RestoreError::Io {
+        action: "write",
+        path: "a pg_restore list file".into(),
+        source: e,
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("pgkeel-restore-")
+        .suffix(".list")
+        .tempfile()
+        .map_err(io)?;
+    for entry in entries {
+        writeln!(file, "{};", entry.id).map_err(io)?;
+    }
+    file.flush().map_err(io)?;
+    Ok(file)
+}
+
+/// One line of `pg_restore --list`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TocEntry {
+    pub id: u32,
+    /// A table's rows (`TABLE DATA`).
+    pub is_table_data: bool,
+}
+
+/// Parses `pg_restore --list` (`3359; 0 210374 TABLE DATA public events owner`); comment
+/// lines start with `;`.
+fn parse_listing(text: &str) -> Vec<TocEntry> {
+    text.lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .filter_map(|line| {
+            let (id, rest) = line.split_once(';')?;
+            let mut words = rest.split_whitespace();
+            let (_catalog, _oid) = (words.next()?, words.next()?);
+            let is_table_data = words.next() == Some("TABLE") && words.next() == Some("DATA");
+            Some(TocEntry {
+                id: id.trim().parse().ok()?,
+                is_table_data,
+            })
+        })
+        .collect()
+}
+
+fn table_of_contents(
+    path: &Path,
+    format_arg: &str,
+    pg_restore: &Installed,
+) -> Result<Vec<TocEntry>, RestoreError> {
+    let mut cmd = Command::new(&pg_restore.path);
+    cmd.arg("--list").arg(format_arg).arg(path);
+    child::die_with_parent(&mut cmd);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| RestoreError::Spawn {
+            program: pg_restore.path.display().to_string(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(RestoreError::LoadFailed {
+            program: "pg_restore --list".into(),
+            status: output.status.to_string(),
+            stderr: crate::secret::scrub(String::from_utf8_lossy(&output.stderr).trim()),
+        });
+    }
+    Ok(parse_listing(&String::from_utf8_lossy(&output.stdout)))
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -354,9 +532,7 @@ pub fn list(archive: &Archive<'_>, pg_restore: &Installed) -> Result<usize, Rest
     let counter = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stdout.read_to_string(&mut text);
-        text.lines()
-            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-            .count()
+        parse_listing(&text).len()
     });
     if feed {
         let mut stdin = child.stdin.take().expect("piped stdin");

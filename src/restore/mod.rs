@@ -7,6 +7,7 @@
 
 pub mod fetch;
 pub mod load;
+pub mod parallel_copy;
 pub mod target;
 
 use crate::backup::manifest::ManifestError;
@@ -85,6 +86,10 @@ pub enum RestoreError {
     ToolNotFound(#[from] ToolNotFound),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    #[error("loading the rows of {table} failed: {source}")]
+    CopyFailed { table: String, source: Box<DbError> },
+    #[error("cannot load the table data pg_restore printed: {reason}")]
+    DataStream { reason: String },
     #[error("{context}: {source}")]
     Query {
         context: &'static str,
@@ -108,6 +113,8 @@ impl RestoreError {
             RestoreError::ToolNotFound(e) => Some(e.hint()),
             RestoreError::Connect(e) => e.hint(),
             RestoreError::Query { source, .. } => source.hint.clone(),
+            RestoreError::CopyFailed { source, .. } => source.hint.clone().or_else(|| Some("the table as restored does not accept the backup's rows (an extension or a role missing on this server?): fix the cause, then restore again".into())),
+            RestoreError::DataStream { .. } => Some("the archive's data section holds more than COPY data: restore it with --jobs 1, which hands the whole archive to pg_restore".into()),
         }
     }
 
