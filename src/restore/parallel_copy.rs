@@ -13,12 +13,14 @@
 //! on every connection) may appear; anything else stops the load with an error, so no
 //! statement of the dump is ever skipped.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::SinkExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
+use tokio_postgres::CopyInSink;
 
 use super::RestoreError;
 use crate::pg::{self, ConnSpec, DbError};
@@ -322,12 +324,18 @@ async fn dispatch(
     }
 }
 
-/// One connection: runs its settings and COPYs in the order handed out.
+/// The COPY a connection has open, and for which table.
+type OpenCopy = Option<(Arc<CopyTarget>, Pin<Box<CopyInSink<Bytes>>>)>;
+
+/// One connection: runs its settings and COPYs in the order handed out. Slices of one table
+/// that come to it in a row go into one COPY, which keeps its bulk-insert buffer ring (a new
+/// COPY per slice would sweep a fresh ring through shared_buffers each time).
 async fn work(client: pg::Client, mut jobs: mpsc::Receiver<Job>) -> Result<(), RestoreError> {
-    let mut prepared: Option<(Arc<CopyTarget>, tokio_postgres::Statement)> = None;
+    let mut open: OpenCopy = None;
     while let Some(job) = jobs.recv().await {
         match job {
             Job::Setting(sql) => {
+                finish(&mut open).await?;
                 client
                     .pg()
                     .batch_execute(&sql)
@@ -338,31 +346,39 @@ async fn work(client: pg::Client, mut jobs: mpsc::Receiver<Job>) -> Result<(), R
                     })?;
             }
             Job::Rows { copy, rows } => {
-                let failed = |e: tokio_postgres::Error| RestoreError::CopyFailed {
-                    table: copy.table().to_string(),
-                    source: Box::new(DbError::from(e)),
-                };
-                let statement = match &prepared {
-                    Some((target, statement)) if Arc::ptr_eq(target, &copy) => statement.clone(),
-                    _ => {
-                        let statement =
-                            client.pg().prepare(&copy.statement).await.map_err(failed)?;
-                        prepared = Some((copy.clone(), statement.clone()));
-                        statement
-                    }
-                };
-                let sink = client
-                    .pg()
-                    .copy_in::<_, Bytes>(&statement)
-                    .await
-                    .map_err(failed)?;
-                futures_util::pin_mut!(sink);
-                sink.send(rows).await.map_err(failed)?;
-                sink.finish().await.map_err(failed)?;
+                if !open.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, &copy)) {
+                    finish(&mut open).await?;
+                    let sink = client
+                        .pg()
+                        .copy_in::<_, Bytes>(copy.statement.as_str())
+                        .await
+                        .map_err(|e| copy_failed(&copy, e))?;
+                    open = Some((copy.clone(), Box::pin(sink)));
+                }
+                if let Some((_, sink)) = open.as_mut() {
+                    sink.send(rows).await.map_err(|e| copy_failed(&copy, e))?;
+                }
             }
         }
     }
+    finish(&mut open).await
+}
+
+async fn finish(open: &mut OpenCopy) -> Result<(), RestoreError> {
+    if let Some((copy, mut sink)) = open.take() {
+        sink.as_mut()
+            .finish()
+            .await
+            .map_err(|e| copy_failed(&copy, e))?;
+    }
     Ok(())
+}
+
+fn copy_failed(copy: &CopyTarget, e: tokio_postgres::Error) -> RestoreError {
+    RestoreError::CopyFailed {
+        table: copy.table().to_string(),
+        source: Box::new(DbError::from(e)),
+    }
 }
 
 #[cfg(test)]
