@@ -72,14 +72,11 @@ pub fn load(
             .arg("-");
             piped(cmd, &programs.psql, archive, target, progress)
         }
-        DumpFormat::Directory if opts.jobs > 1 => in_three_passes(
-            archive.path,
-            archive.format,
-            target,
-            programs,
-            opts,
-            progress,
-        ),
+        DumpFormat::Custom | DumpFormat::Directory if opts.jobs > 1 => {
+            let spool = seekable(archive, progress)?;
+            let path = spool.as_ref().map_or(archive.path, |s| s.path());
+            in_three_passes(path, archive.format, target, programs, opts, progress)
+        }
         DumpFormat::Directory => {
             let mut cmd = pg_restore(programs, target, opts);
             cmd.arg("--format=directory").arg(archive.path);
@@ -87,67 +84,11 @@ pub fn load(
         }
         DumpFormat::Custom if archive.compression.method == Method::None => {
             progress.set(file_size(archive.path));
-            if opts.jobs > 1 {
-                return in_three_passes(
-                    archive.path,
-                    archive.format,
-                    target,
-                    programs,
-                    opts,
-                    progress,
-                );
-            }
             let mut cmd = pg_restore(programs, target, opts);
             cmd.arg("--single-transaction")
                 .arg("--format=custom")
                 .arg(archive.path);
             run(cmd, &programs.pg_restore, target)
-        }
-        DumpFormat::Custom if opts.jobs > 1 => {
-            let spool = tempfile::Builder::new()
-                .prefix("pgkeel-restore-")
-                .suffix(".dump")
-                .tempfile()
-                .map_err(|e| RestoreError::Io {
-                    action: "create a temporary file for",
-                    path: archive.path.display().to_string(),
-                    source: e,
-                })?;
-            let input = std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
-                action: "open",
-                path: archive.path.display().to_string(),
-                source: e,
-            })?;
-            let mut reader = archive
-                .compression
-                .decoder(Counting {
-                    inner: input,
-                    progress,
-                })
-                .map_err(|e| RestoreError::Corrupt {
-                    path: archive.path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
-            std::io::copy(&mut reader, &mut out).map_err(|e| RestoreError::Io {
-                action: "decompress",
-                path: archive.path.display().to_string(),
-                source: e,
-            })?;
-            out.flush().map_err(|e| RestoreError::Io {
-                action: "decompress",
-                path: archive.path.display().to_string(),
-                source: e,
-            })?;
-            drop(out);
-            in_three_passes(
-                spool.path(),
-                archive.format,
-                target,
-                programs,
-                opts,
-                progress,
-            )
         }
         DumpFormat::Custom => {
             let mut cmd = pg_restore(programs, target, opts);
@@ -155,6 +96,59 @@ pub fn load(
             piped(cmd, &programs.pg_restore, archive, target, progress)
         }
     }
+}
+
+/// A compressed custom archive decompressed to a temporary file, because pg_restore needs to
+/// seek; `None` when the stored file or directory can be read as it is.
+fn seekable(
+    archive: &Archive<'_>,
+    progress: &dyn Progress,
+) -> Result<Option<tempfile::NamedTempFile>, RestoreError> {
+    match (archive.format, archive.compression.method) {
+        (DumpFormat::Custom, Method::None) => {
+            progress.set(file_size(archive.path));
+            return Ok(None);
+        }
+        (DumpFormat::Custom, _) => {}
+        _ => return Ok(None),
+    }
+    let spool = tempfile::Builder::new()
+        .prefix("pgkeel-restore-")
+        .suffix(".dump")
+        .tempfile()
+        .map_err(|e| RestoreError::Io {
+            action: "create a temporary file for",
+            path: archive.path.display().to_string(),
+            source: e,
+        })?;
+    let input = std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
+        action: "open",
+        path: archive.path.display().to_string(),
+        source: e,
+    })?;
+    let mut reader = archive
+        .compression
+        .decoder(Counting {
+            inner: input,
+            progress,
+        })
+        .map_err(|e| RestoreError::Corrupt {
+            path: archive.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
+    std::io::copy(&mut reader, &mut out).map_err(|e| RestoreError::Io {
+        action: "decompress",
+        path: archive.path.display().to_string(),
+        source: e,
+    })?;
+    out.flush().map_err(|e| RestoreError::Io {
+        action: "decompress",
+        path: archive.path.display().to_string(),
+        source: e,
+    })?;
+    drop(out);
+    Ok(Some(spool))
 }
 
 /// A seekable custom or directory archive, loaded in three passes: the schema before the data
