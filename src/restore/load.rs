@@ -121,21 +121,7 @@ fn seekable(
             path: archive.path.display().to_string(),
             source: e,
         })?;
-    let input = std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
-        action: "open",
-        path: archive.path.display().to_string(),
-        source: e,
-    })?;
-    let mut reader = archive
-        .compression
-        .decoder(Counting {
-            inner: input,
-            progress,
-        })
-        .map_err(|e| RestoreError::Corrupt {
-            path: archive.path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    let mut reader = decompressed(archive, progress)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
     std::io::copy(&mut reader, &mut out).map_err(|e| RestoreError::Io {
         action: "decompress",
@@ -389,11 +375,7 @@ fn piped(
 ) -> Result<(), RestoreError> {
     prepare(&mut cmd, target);
     cmd.stdin(Stdio::piped());
-    let input = std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
-        action: "open",
-        path: archive.path.display().to_string(),
-        source: e,
-    })?;
+    let mut reader = decompressed(archive, progress)?;
     let mut child = cmd.spawn().map_err(|source| RestoreError::Spawn {
         program: program.path.display().to_string(),
         source,
@@ -401,16 +383,6 @@ fn piped(
     let tail = StderrTail::collect(child.stderr.take().expect("piped stderr"));
     let mut stdin = child.stdin.take().expect("piped stdin");
     let fed: Result<(), RestoreError> = (|| {
-        let mut reader = archive
-            .compression
-            .decoder(Counting {
-                inner: input,
-                progress,
-            })
-            .map_err(|e| RestoreError::Corrupt {
-                path: archive.path.display().to_string(),
-                reason: e.to_string(),
-            })?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = match reader.read(&mut buf) {
@@ -441,6 +413,28 @@ fn piped(
     })?;
     fed?;
     finish(status, tail, program)
+}
+
+/// The stored file, decompressed as it is read; progress counts the stored bytes.
+fn decompressed<'a>(
+    archive: &Archive<'_>,
+    progress: &'a dyn Progress,
+) -> Result<Box<dyn Read + Send + 'a>, RestoreError> {
+    let input = std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
+        action: "open",
+        path: archive.path.display().to_string(),
+        source: e,
+    })?;
+    archive
+        .compression
+        .decoder(Counting {
+            inner: input,
+            progress,
+        })
+        .map_err(|e| RestoreError::Corrupt {
+            path: archive.path.display().to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Counts bytes read from the stored file, for progress.
