@@ -47,7 +47,8 @@ fn dbname_conninfo(name: &str) -> String {
     )
 }
 
-/// Loads `archive` into `target`. Blocking.
+/// Loads `archive` into `target`. Blocking: call it on a blocking thread of the tokio runtime
+/// (`spawn_blocking`), whose handle the parallel row load uses.
 pub fn load(
     archive: &Archive<'_>,
     target: &ConnSpec,
