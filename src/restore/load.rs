@@ -15,7 +15,7 @@ use super::{parallel_copy, RestoreError};
 use crate::backup::compress::{Compression, Method};
 use crate::backup::dump::StderrTail;
 use crate::backup::manifest::DumpFormat;
-use crate::backup::Progress;
+use crate::backup::{NoProgress, Progress};
 use crate::pg::tools::Installed;
 use crate::pg::{child, ConnSpec};
 
@@ -153,7 +153,15 @@ fn in_three_passes(
     progress: &dyn Progress,
 ) -> Result<(), RestoreError> {
     let format_arg = format!("--format={}", format.name());
-    let entries = table_of_contents(path, &format_arg, &programs.pg_restore)?;
+    let seekable = Archive {
+        format,
+        compression: Compression {
+            method: Method::None,
+            level: 0,
+        },
+        path,
+    };
+    let entries = table_of_contents(&seekable, &programs.pg_restore)?;
     let (rows, rest): (Vec<&TocEntry>, Vec<&TocEntry>) =
         entries.iter().partition(|e| e.is_table_data);
 
@@ -272,31 +280,6 @@ fn parse_listing(text: &str) -> Vec<TocEntry> {
             })
         })
         .collect()
-}
-
-fn table_of_contents(
-    path: &Path,
-    format_arg: &str,
-    pg_restore: &Installed,
-) -> Result<Vec<TocEntry>, RestoreError> {
-    let mut cmd = Command::new(&pg_restore.path);
-    cmd.arg("--list").arg(format_arg).arg(path);
-    child::die_with_parent(&mut cmd);
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| RestoreError::Spawn {
-            program: pg_restore.path.display().to_string(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(RestoreError::LoadFailed {
-            program: "pg_restore --list".into(),
-            status: output.status.to_string(),
-            stderr: crate::secret::scrub(String::from_utf8_lossy(&output.stderr).trim()),
-        });
-    }
-    Ok(parse_listing(&String::from_utf8_lossy(&output.stdout)))
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -466,22 +449,12 @@ impl Programs {
 /// Reads the archive's table of contents (`pg_restore --list`); for plain SQL, decompresses
 /// the whole file and checks pg_dump's closing line. Returns the number of entries. Blocking.
 pub fn list(archive: &Archive<'_>, pg_restore: &Installed) -> Result<usize, RestoreError> {
-    let open = || {
-        std::fs::File::open(archive.path).map_err(|e| RestoreError::Io {
-            action: "open",
-            path: archive.path.display().to_string(),
-            source: e,
-        })
-    };
     let corrupt = |reason: String| RestoreError::Corrupt {
         path: archive.path.display().to_string(),
         reason,
     };
     if archive.format == DumpFormat::Plain {
-        let mut reader = archive
-            .compression
-            .decoder(open()?)
-            .map_err(|e| corrupt(e.to_string()))?;
+        let mut reader = decompressed(archive, &NoProgress)?;
         let mut tail: Vec<u8> = Vec::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut lines = 0usize;
@@ -502,8 +475,22 @@ pub fn list(archive: &Archive<'_>, pg_restore: &Installed) -> Result<usize, Rest
         }
         return Ok(lines);
     }
+    let entries = table_of_contents(archive, pg_restore)?.len();
+    if entries == 0 {
+        return Err(corrupt("the archive lists no entries".into()));
+    }
+    Ok(entries)
+}
+
+/// `pg_restore --list` of a custom or directory archive (a compressed custom archive is fed
+/// through its decoder; pg_restore reads only its head). Blocking.
+fn table_of_contents(
+    archive: &Archive<'_>,
+    pg_restore: &Installed,
+) -> Result<Vec<TocEntry>, RestoreError> {
     let mut cmd = Command::new(&pg_restore.path);
-    cmd.arg("--list");
+    cmd.arg("--list")
+        .arg(format!("--format={}", archive.format.name()));
     child::die_with_parent(&mut cmd);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let feed = archive.format == DumpFormat::Custom && archive.compression.method != Method::None;
@@ -518,28 +505,21 @@ pub fn list(archive: &Archive<'_>, pg_restore: &Installed) -> Result<usize, Rest
     })?;
     let tail = StderrTail::collect(child.stderr.take().expect("piped stderr"));
     let mut stdout = child.stdout.take().expect("piped stdout");
-    let counter = std::thread::spawn(move || {
+    let reading = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stdout.read_to_string(&mut text);
-        parse_listing(&text).len()
+        parse_listing(&text)
     });
     if feed {
         let mut stdin = child.stdin.take().expect("piped stdin");
-        let mut reader = archive
-            .compression
-            .decoder(open()?)
-            .map_err(|e| corrupt(e.to_string()))?;
         // pg_restore stops reading after the table of contents: a closed pipe is expected.
-        let _ = std::io::copy(&mut reader, &mut stdin);
+        let _ = std::io::copy(&mut decompressed(archive, &NoProgress)?, &mut stdin);
     }
     let status = child.wait().map_err(|source| RestoreError::Spawn {
         program: pg_restore.path.display().to_string(),
         source,
     })?;
-    let entries = counter.join().unwrap_or(0);
+    let entries = reading.join().unwrap_or_default();
     finish(status, tail, pg_restore)?;
-    if entries == 0 {
-        return Err(corrupt("the archive lists no entries".into()));
-    }
     Ok(entries)
 }
