@@ -48,7 +48,7 @@ impl FromRow for ColumnRow {
     fn from_row(f: &Fields<'_>) -> Result<ColumnRow, CatalogError> {
         let identity: Option<&str> = f.get(8)?;
         let identity = identity
-            .map(serde_json::from_str::<Identity>)
+            .map(serde_json::from_str::<Box<Identity>>)
             .transpose()
             .map_err(|e| CatalogError::Decode {
                 kind: Self::KIND,

@@ -276,8 +276,9 @@ pub struct Column {
     pub default: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
+    /// Boxed: few columns have one, and inline it would double the size of every column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<Identity>,
+    pub identity: Option<Box<Identity>>,
     /// Only when it differs from the type's default collation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,

@@ -664,7 +664,7 @@ fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
                     comment: None,
                     acl: vec![],
                     is_local: true,
-                    identity: c.identity.as_ref().map(Identity::definition),
+                    identity: c.identity.as_ref().map(|i| Box::new(i.definition())),
                     ..c.clone()
                 };
                 if strip(c) != strip(n) {
