@@ -14,6 +14,7 @@ use crate::report::notice::Notice;
 use crate::report::{self, Format};
 
 /// One side of a comparison.
+#[derive(Clone)]
 pub enum Side {
     Database(ConnSpec),
     Snapshot(PathBuf),
@@ -56,16 +57,26 @@ async fn load(side: &Side, filter: &Filter) -> Result<Snapshot, Error> {
     }
 }
 
+/// [`load`] as a task of its own, so that it runs on a worker thread.
+async fn loaded(side: Side, filter: Filter) -> Result<Snapshot, Error> {
+    // Only a runtime shutting down cancels a task, and it does not before `run` returns; a
+    // panic is a bug, and stays one.
+    tokio::spawn(async move { load(&side, &filter).await })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 pub async fn run(
     settings: &Settings,
     ctx: &Context,
     out: &mut dyn Write,
     notice: &mut Notice,
 ) -> Result<Outcome, Error> {
-    // Both sides at once, on two connections.
+    // Both sides at once, on two connections, each decoded on its own worker thread: the
+    // client's share of reading a large schema is as much work as either server's.
     let (from, to) = tokio::join!(
-        load(&settings.from, &settings.filter),
-        load(&settings.to, &settings.filter)
+        loaded(settings.from.clone(), settings.filter.clone()),
+        loaded(settings.to.clone(), settings.filter.clone())
     );
     let (from, to) = (from?, to?);
     let mut changes = diff::diff(&from.schema, &to.schema);
