@@ -3,9 +3,10 @@
 //! One set-based query per object kind (not one per object), each returning a JSON array that
 //! serde turns into the model; the most numerous kinds (columns, constraints, indexes) come as
 //! plain rows instead (`rows`), and most of their definitions are printed here rather than by
-//! the server (`definitions`). All queries are pipelined on one connection inside a single
-//! `REPEATABLE READ READ ONLY` transaction, so the snapshot is consistent and the database is
-//! never written. Objects that belong to extensions are left out (`pg_depend` deptype `e`);
+//! the server (`definitions`). The queries are pipelined inside a `REPEATABLE READ READ ONLY`
+//! transaction, so the snapshot is consistent and the database is never written; with a second
+//! connection ([`introspect_with`]) they are split over both, the second importing the first's
+//! snapshot (`pg_export_snapshot`). Objects that belong to extensions are left out (`pg_depend` deptype `e`);
 //! the extension itself is what is compared.
 //!
 //! Database-wide objects come with the schemas they touch: event triggers whose function is in
@@ -179,15 +180,73 @@ const QUERIES: [Query; 17] = [
 
 /// Reads the schema of the database `client` is connected to.
 pub async fn introspect(client: &Client, filter: &Filter) -> Result<Schema, CatalogError> {
-    client
-        .pg()
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    introspect_with(client, None, filter).await
+}
+
+/// [`introspect`] with a second connection to the same database, `helper`, which reads about
+/// half of the kinds in the snapshot of `client`'s transaction. The server reads each side's
+/// catalog on two backends, so a large schema is read in a little over half the time when the
+/// server has cores to spare. Without a helper, or when it cannot join the snapshot,
+/// `client` reads everything.
+pub async fn introspect_with(
+    client: &Client,
+    helper: Option<&Client>,
+    filter: &Filter,
+) -> Result<Schema, CatalogError> {
+    let main = client.pg();
+    main.batch_execute(BEGIN)
         .await
         .map_err(CatalogError::query("a consistent snapshot"))?;
-    let result = introspect_in_transaction(client, filter).await;
+    let helper = match helper {
+        Some(helper) => share_snapshot(main, helper.pg()).await?,
+        None => None,
+    };
+    let result = read(main, helper.unwrap_or(main), filter).await;
     // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
-    let _ = client.pg().batch_execute("ROLLBACK").await;
+    if let Some(helper) = helper {
+        let _ = helper.batch_execute("ROLLBACK").await;
+    }
+    let _ = main.batch_execute("ROLLBACK").await;
     result
+}
+
+const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// `helper` in a transaction that sees `main`'s snapshot, or `None` when it cannot have one:
+/// a multi-host URL may have connected it to another server, a pooler to another session.
+/// `main` has read nothing yet, so if exporting fails it starts over in a fresh transaction.
+async fn share_snapshot<'a>(
+    main: &tokio_postgres::Client,
+    helper: &'a tokio_postgres::Client,
+) -> Result<Option<&'a tokio_postgres::Client>, CatalogError> {
+    let snapshot = match main.query_one("SELECT pg_export_snapshot()", &[]).await {
+        Ok(row) => row.try_get::<_, String>(0).ok(),
+        Err(e) => {
+            tracing::debug!("one connection reads the catalog: cannot export its snapshot: {e}");
+            main.batch_execute(&format!("ROLLBACK; {BEGIN}"))
+                .await
+                .map_err(CatalogError::query("a consistent snapshot"))?;
+            None
+        }
+    };
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    // The identifier is the server's own text (hex digits and dashes); quoted all the same.
+    let import = format!(
+        "{BEGIN}; SET TRANSACTION SNAPSHOT '{}'",
+        snapshot.replace('\'', "''")
+    );
+    match helper.batch_execute(&import).await {
+        Ok(()) => Ok(Some(helper)),
+        Err(e) => {
+            tracing::debug!(
+                "one connection reads the catalog: the second cannot join its snapshot: {e}"
+            );
+            let _ = helper.batch_execute("ROLLBACK").await;
+            Ok(None)
+        }
+    }
 }
 
 /// [`introspect`] inside a transaction the caller has already opened (and will end), so the
@@ -196,16 +255,37 @@ pub async fn introspect_in_transaction(
     client: &Client,
     filter: &Filter,
 ) -> Result<Schema, CatalogError> {
-    let pg = client.pg();
+    read(client.pg(), client.pg(), filter).await
+}
+
+/// Reads the schema in the open transactions of `main` and `helper` (which see the same
+/// snapshot, or are the same connection). The work is split in two halves of about equal
+/// server time: `main` reads columns and indexes, `helper` constraints and the kinds read as
+/// JSON.
+async fn read(
+    main: &tokio_postgres::Client,
+    helper: &tokio_postgres::Client,
+    filter: &Filter,
+) -> Result<Schema, CatalogError> {
     let query_err = CatalogError::query;
     // Sorting thousands of wide rows spills to disk at the default 4 MB. Parallel workers for
     // a catalog scan of tens of milliseconds save nothing measurable, and would take worker
     // slots (and cores) from the production queries a drift or deploy check runs beside.
     // Both settings end with the (read-only) transaction.
-    pg.batch_execute("SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0")
-        .await
+    let settings = "SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0";
+    let same = std::ptr::eq(main, helper);
+    let (on_main, on_helper) = futures_util::future::join(main.batch_execute(settings), async {
+        if same {
+            Ok(())
+        } else {
+            helper.batch_execute(settings).await
+        }
+    })
+    .await;
+    on_main
+        .and(on_helper)
         .map_err(query_err("the session settings"))?;
-    let version: i32 = pg
+    let version: i32 = main
         .query_one("SELECT current_setting('server_version_num')::int4", &[])
         .await
         .map_err(query_err("the server version"))?
@@ -220,15 +300,15 @@ pub async fn introspect_in_transaction(
     let indexes_sql = for_server(INDEXES, version);
     let mut columns = Columns::default();
     let rows = futures_util::future::join4(
-        rows::read::<ColumnRow>(pg, &columns_sql, &params, |c| columns.push(c)),
-        rows::read_all::<ConstraintRow>(pg, &constraints_sql, &params),
-        rows::read_all::<IndexRow>(pg, &indexes_sql, &params),
-        rows::read_all::<definitions::Context>(pg, DEFINITION_CONTEXT, &[]),
+        rows::read::<ColumnRow>(main, &columns_sql, &params, |c| columns.push(c)),
+        rows::read_all::<ConstraintRow>(helper, &constraints_sql, &params),
+        rows::read_all::<IndexRow>(main, &indexes_sql, &params),
+        rows::read_all::<definitions::Context>(main, DEFINITION_CONTEXT, &[]),
     );
     let json = QUERIES.iter().map(|q| {
         let sql = for_server(q.sql, version);
         async move {
-            let row = pg
+            let row = helper
                 .query_one(sql.as_str(), &params)
                 .await
                 .map_err(query_err(q.kind))?;
@@ -267,7 +347,7 @@ pub async fn introspect_in_transaction(
         })?;
     let columns = columns.finish();
     let left = definitions::print(&mut constraints, &mut indexes, &columns, &context);
-    definitions::ask_server(pg, left, &mut constraints, &mut indexes).await?;
+    definitions::ask_server(main, left, &mut constraints, &mut indexes).await?;
     assemble(json, columns, constraints, indexes)
 }
 
@@ -390,7 +470,11 @@ fn assemble(
         event_triggers: decode(&mut json, "event triggers")?,
         publications: decode(&mut json, "publications")?,
         default_privileges: decode(&mut json, "default privileges")?,
-        unmodelled: decode(&mut json, "unmodelled objects")?,
+        unmodelled: {
+            let mut unmodelled: Vec<Unmodelled> = decode(&mut json, "unmodelled objects")?;
+            unmodelled.append(&mut columns.take_unmodelled());
+            unmodelled
+        },
     };
     canonicalize(&mut schema);
     Ok(schema)

@@ -24,9 +24,15 @@ pub async fn run(
     Ok(Outcome::Clean)
 }
 
-/// Connects and introspects.
+/// Connects and introspects, on two connections: the second one halves the time a large
+/// schema takes to read. It is optional: when it cannot connect (no connection slot left, say),
+/// the first reads alone.
 pub async fn snapshot_of(conn: &ConnSpec, filter: &Filter) -> Result<Snapshot, Error> {
-    let client = pg::connect(conn).await?;
+    let (client, helper) = tokio::join!(pg::connect(conn), pg::connect(conn));
+    let client = client?;
+    let helper = helper
+        .inspect_err(|e| tracing::debug!("one connection reads the catalog: {e}"))
+        .ok();
     let version = client
         .server_version_num()
         .await
@@ -34,7 +40,7 @@ pub async fn snapshot_of(conn: &ConnSpec, filter: &Filter) -> Result<Snapshot, E
             context: "cannot read the server version",
             source,
         })?;
-    let schema = catalog::introspect(&client, filter).await?;
+    let schema = catalog::introspect_with(&client, helper.as_ref(), filter).await?;
     Ok(Snapshot {
         version: SNAPSHOT_VERSION,
         server_major: version / 10000,
