@@ -1,16 +1,20 @@
 //! Table columns, read as plain rows (see `rows`), and kept by table and attribute number
-//! while constraint and index definitions are built from them (see `definitions`).
+//! while constraint and index definitions are built from them (see `definitions`). Column
+//! properties pgkeel does not migrate yet (compression, options, virtual generation) become
+//! [`Unmodelled`] entries here.
 
 use std::collections::HashMap;
 
 use super::rows::{Fields, FromRow};
 use super::{CatalogError, Identity};
-use crate::catalog::{Column, QName};
+use crate::catalog::{Column, QName, Unmodelled};
 
 /// A row of the columns query.
 pub(super) struct ColumnRow {
     pub table: QName,
     pub attribute: Attribute,
+    /// Its properties pgkeel does not migrate (almost always none).
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// A column, with what definitions built from attribute numbers need: the number, and the
@@ -43,6 +47,9 @@ impl FromRow for ColumnRow {
         "acl",
         "type_oid",
         "collation_oid",
+        "compression",
+        "options",
+        "virtual",
     ];
 
     fn from_row(f: &Fields<'_>) -> Result<ColumnRow, CatalogError> {
@@ -54,14 +61,34 @@ impl FromRow for ColumnRow {
                 kind: Self::KIND,
                 reason: format!("identity: {e}"),
             })?;
+        let table = QName::new(f.get::<String>(0)?, f.get::<String>(1)?);
+        let name: String = f.get(3)?;
+        let compression: Option<String> = f.get(18)?;
+        let options: Option<String> = f.get(19)?;
+        let virtual_generated = f.get::<bool>(20)?.then(|| "virtual".to_string());
+        let unmodelled = [
+            ("column compression", compression),
+            ("column options", options),
+            ("virtual generated column", virtual_generated),
+        ]
+        .into_iter()
+        .filter_map(|(kind, definition)| {
+            Some(Unmodelled {
+                kind: kind.into(),
+                name: format!("{}.{}.{name}", table.schema, table.name),
+                definition: definition?,
+            })
+        })
+        .collect();
         Ok(ColumnRow {
-            table: QName::new(f.get::<String>(0)?, f.get::<String>(1)?),
+            table,
+            unmodelled,
             attribute: Attribute {
                 attnum: f.get(2)?,
                 type_oid: f.get(16)?,
                 collation_oid: f.get(17)?,
                 column: Column {
-                    name: f.get(3)?,
+                    name,
                     data_type: f.get(4)?,
                     not_null: f.get(5)?,
                     default: f.get(6)?,
@@ -87,11 +114,14 @@ pub(super) struct Columns {
     /// The table whose rows are arriving: a table's rows come one after another, so it is
     /// looked up once per run of them (and its name is kept once, not per column).
     run: Option<(QName, Vec<Attribute>)>,
+    /// Column properties pgkeel does not migrate.
+    unmodelled: Vec<Unmodelled>,
 }
 
 impl Columns {
     /// Adds a row as it arrives.
-    pub(super) fn push(&mut self, row: ColumnRow) {
+    pub(super) fn push(&mut self, mut row: ColumnRow) {
+        self.unmodelled.append(&mut row.unmodelled);
         match &mut self.run {
             Some((table, run)) if *table == row.table => run.push(row.attribute),
             _ => {
@@ -136,6 +166,11 @@ impl Columns {
     /// The name of column `attnum` of `table`.
     pub(super) fn name(&self, table: &QName, attnum: i16) -> Option<&str> {
         self.get(table, attnum).map(|c| c.column.name.as_str())
+    }
+
+    /// Takes the column properties pgkeel does not migrate.
+    pub(super) fn take_unmodelled(&mut self) -> Vec<Unmodelled> {
+        std::mem::take(&mut self.unmodelled)
     }
 
     /// Takes `table`'s columns for its model.

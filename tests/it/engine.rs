@@ -576,6 +576,7 @@ fn unmodelled_objects_are_reported_and_refused() {
         CREATE TABLE t (a int, b int, c text);
         CREATE INDEX t_a ON t (a);
         CREATE TYPE ct AS (a int);
+        CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;
     ";
     // (kind, name as reported, SQL that creates it in B)
     let mut cases: Vec<(&str, &str, &str)> = vec![
@@ -607,6 +608,7 @@ fn unmodelled_objects_are_reported_and_refused() {
         ("table access method", "public.t2", "CREATE TABLE t2 (a int) USING heap2"),
         ("column compression", "public.t.c", "ALTER TABLE t ALTER COLUMN c SET COMPRESSION pglz"),
         ("column options", "public.t.a", "ALTER TABLE t ALTER COLUMN a SET (n_distinct = 5)"),
+        ("column options", "public.mv.a", "ALTER MATERIALIZED VIEW mv ALTER COLUMN a SET (n_distinct = 5)"),
         ("cluster index", "public.t", "ALTER TABLE t CLUSTER ON t_a"),
         ("subscription", "sub", "CREATE SUBSCRIPTION sub CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false)"),
     ];

@@ -43,6 +43,7 @@ fn columns() -> Columns {
                     collation_oid: if text { DEFAULT_COLLATION } else { 0 },
                     column: Column::new(name, if text { "text" } else { "integer" }),
                 },
+                unmodelled: vec![],
             });
         }
     }
