@@ -610,6 +610,10 @@ fn enum_changes(a: &EnumType, b: &EnumType, out: &mut Vec<Change>) {
 }
 
 fn table_changes(a: &Table, b: &Table, out: &mut Vec<Change>) {
+    // Most tables of two related schemas are equal: one comparison, not the keyed maps below.
+    if a == b {
+        return;
+    }
     let name = &a.name;
     if a.partition_key != b.partition_key || a.inherits != b.inherits || a.kind != b.kind {
         out.push(Change::RecreateTable {
