@@ -689,3 +689,52 @@ fn unmodelled_objects_are_reported_and_refused() {
         failures.join("\n\n")
     );
 }
+
+/// A second connection reads half of the catalog in the first one's snapshot, and the schema
+/// is the same as one connection reads. When the second cannot join that snapshot (here it is
+/// connected to another database), the first reads everything, and the schema is still right.
+#[test]
+fn two_connections_read_the_same_schema_as_one_and_fall_back_to_one() {
+    let db = TestDb::new();
+    let other = TestDb::new();
+    db.execute(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE TABLE p (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, m mood NOT NULL DEFAULT 'ok');
+         CREATE TABLE c (id int PRIMARY KEY, p int REFERENCES p, note text CHECK (note <> ''));
+         CREATE INDEX c_note ON c (lower(note));
+         ALTER TABLE c ALTER COLUMN note SET (n_distinct = 5);
+         CREATE VIEW v AS SELECT id FROM c;",
+    );
+    let (spec, other_spec) = (db.spec.clone(), other.spec.clone());
+    let (alone, shared, refused) = run_blocking(async move {
+        let main = pg::connect(&spec).await.expect("connect");
+        let helper = pg::connect(&spec).await.expect("connect");
+        let stranger = pg::connect(&other_spec).await.expect("connect");
+        let filter = Filter::default();
+        let alone = catalog::introspect(&main, &filter)
+            .await
+            .expect("one connection");
+        let shared = catalog::introspect_with(&main, Some(&helper), &filter)
+            .await
+            .expect("two connections");
+        let refused = catalog::introspect_with(&main, Some(&stranger), &filter)
+            .await
+            .expect("the second refused the snapshot");
+        (alone, shared, refused)
+    });
+    let json = |s: &catalog::Schema| serde_json::to_string(s).expect("serializes");
+    assert!(
+        alone.tables.len() == 2 && alone.views.len() == 1,
+        "{alone:?}"
+    );
+    assert!(
+        alone
+            .unmodelled
+            .iter()
+            .any(|u| u.kind == "column options" && u.name == "public.c.note"),
+        "{:?}",
+        alone.unmodelled
+    );
+    assert_eq!(json(&alone), json(&shared));
+    assert_eq!(json(&alone), json(&refused));
+}
