@@ -197,15 +197,22 @@ pub async fn introspect_with(
     main.batch_execute(BEGIN)
         .await
         .map_err(CatalogError::query("a consistent snapshot"))?;
-    let helper = match helper {
-        Some(helper) => share_snapshot(main, helper.pg()).await?,
-        None => None,
+    let shared = match helper {
+        Some(helper) => share_snapshot(main, helper.pg()).await,
+        None => Ok(None),
     };
-    let result = read(main, helper.unwrap_or(main), filter).await;
-    // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly.
-    if let Some(helper) = helper {
-        let _ = helper.batch_execute("ROLLBACK").await;
-    }
+    let result = match shared {
+        Ok(helper) => {
+            let result = read(main, helper.unwrap_or(main), filter).await;
+            if let Some(helper) = helper {
+                let _ = helper.batch_execute("ROLLBACK").await;
+            }
+            result
+        }
+        Err(e) => Err(e),
+    };
+    // Read-only: nothing to keep; ROLLBACK also ends a failed transaction cleanly, on every
+    // path, so the connection is left as it was found.
     let _ = main.batch_execute("ROLLBACK").await;
     result
 }
