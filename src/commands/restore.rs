@@ -101,7 +101,9 @@ pub async fn run(
 
     // 2. The backup, every file checked, before the target is touched.
     let located = fetch::locate(&settings.from, &settings.backups, &settings.s3).await?;
+    let t0 = Instant::now();
     let files = fetch::fetch(&located.store, &located.manifest, progress.as_ref()).await?;
+    tracing::debug!("restore: fetched and checksummed in {:?}", t0.elapsed());
     let expected = schema_of(&files)?;
     let programs = programs_for(&located.manifest)?;
     if located.manifest.database != db {
@@ -286,10 +288,12 @@ async fn load_into(
 
 /// Makes the load durable, then compares it with the backup's manifest and schema.
 async fn verify(client: &Client, manifest: &Manifest, expected: &Schema) -> Result<(), Error> {
+    let t0 = Instant::now();
     target::make_durable(client).await?;
     let problems = backup::verify::compare(client, manifest, expected)
         .await
         .map_err(backup::BackupError::Measure)?;
+    tracing::debug!("restore: verified in {:?}", t0.elapsed());
     if problems.is_empty() {
         return Ok(());
     }

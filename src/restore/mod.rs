@@ -5,6 +5,7 @@
 //! counts and schema against the manifest. The command (`commands::restore`) strings these
 //! together with the safety backup, migrations and the automatic way back.
 
+pub mod archive;
 pub mod fetch;
 pub mod load;
 pub mod parallel_copy;

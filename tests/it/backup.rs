@@ -1260,6 +1260,7 @@ fn a_parallel_restore_loads_every_row_exactly() {
                     "--no-safety-backup",
                     "--jobs",
                     jobs,
+                    "-v",
                 ],
             );
             assert_eq!(rr.code, 0, "{format} --jobs {jobs}: {rr:?}");
@@ -1276,7 +1277,53 @@ fn a_parallel_restore_loads_every_row_exactly() {
                 target.query_strings("SELECT count(*)::text FROM pg_indexes WHERE indexname IN ('big_pkey', 'big_n')")[0],
                 "2"
             );
+            if jobs == "3" {
+                // pgkeel reads the rows of a custom archive itself, unless it holds large
+                // objects: their data stays with pg_restore, which then prints the rows too.
+                let by_pg_restore = rr.stderr.contains("pg_restore prints the rows");
+                assert_eq!(by_pg_restore, format == "custom", "{}", rr.stderr);
+            }
         }
+    }
+
+    // Without large objects, the rows of a custom archive come straight from the archive.
+    source.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
+    let expected = table_digests(&source);
+    for compress in ["zstd", "none"] {
+        let r = backup(
+            dir.path(),
+            &source,
+            &store,
+            &["--compress", compress, "--verify", "none"],
+        );
+        assert_eq!(r.code, 0, "{compress}: {r:?}");
+        let target = TestDb::new();
+        let rr = restore(
+            dir.path(),
+            &target,
+            backup_dir(&r).to_str().unwrap(),
+            &store,
+            &[
+                "--confirm",
+                &target.name,
+                "--no-safety-backup",
+                "--jobs",
+                "3",
+                "-v",
+            ],
+        );
+        assert_eq!(rr.code, 0, "{compress}: {rr:?}");
+        assert!(
+            rr.stderr.contains("pgkeel reads the rows from the archive"),
+            "{compress}: {}",
+            rr.stderr
+        );
+        assert_eq!(rr.json()["verified"], true, "{compress}");
+        assert_eq!(table_digests(&target), expected, "{compress}");
+        assert_eq!(
+            target.query_strings("SELECT last_value::text FROM tickets"),
+            ["4242"]
+        );
     }
 }
 
