@@ -80,16 +80,29 @@ SQL
 dbsize=$(psql_ -At "$src" -c "SELECT pg_database_size('bench')")
 echo "database: $(( dbsize / 1000000 )) MB" >&2
 
-# time_it NAME CMD… : wall seconds and peak RSS (kB) of the command and its children.
-declare -A secs rss
+# time_it NAME CMD… : wall seconds, peak RSS (kB) of the largest process of the command's tree
+# (for pgkeel with verification that is a backend of its throwaway server, which counts its
+# shared buffers), and peak RSS of the command itself (VmHWM, read every 0.2 s with builtins).
+declare -A secs rss own
 time_it() {
   local name="$1"; shift
-  local t0 t1
+  local t0 t1 tp hwm=0 child key value _
   t0=$(date +%s.%N)
-  /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || { cat "$work/$name.err" >&2; exit 1; }
+  /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" &
+  tp=$!
+  while kill -0 "$tp" 2>/dev/null; do
+    for child in $(cat "/proc/$tp/task/$tp/children" 2>/dev/null); do
+      while read -r key value _; do
+        if [ "$key" = "VmHWM:" ] && [ "$value" -gt "$hwm" ]; then hwm=$value; fi
+      done < "/proc/$child/status" 2>/dev/null || true
+    done
+    sleep 0.2
+  done
+  wait "$tp" || { cat "$work/$name.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   secs[$name]=$(echo "$t1 - $t0" | bc -l)
   rss[$name]=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/$name.time")
+  own[$name]=$hwm
 }
 size_of() { du -sb "$1" | cut -f1; }
 
@@ -123,20 +136,21 @@ for tool in psql pgrestore pgkeel; do
   if (( $(echo "${secs[$a]} <= ${secs[$b]}" | bc -l) )); then best="$a"; else best="$b"; fi
   secs[restore_$tool]="${secs[$best]}"
   rss[restore_$tool]="${rss[$best]}"
+  own[restore_$tool]="${own[$best]}"
 done
 
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 mb() { echo "scale=1; $1 / 1000000" | bc -l; }
 printf '\ndatabase %s MB (pg_database_size), PostgreSQL %s, %s CPUs\n\n' "$(mb "$dbsize")" "$(psql_ -At "$src" -c 'SHOW server_version')" "$(nproc)"
-printf '%-34s %9s %10s %11s\n' "backup" "seconds" "size MB" "peak RSS MB"
-printf '%-34s %9.2f %10s %11s\n' "pg_dump | gzip" "${secs[dump_gzip]}" "$(mb "$size_gzip")" "$(( ${rss[dump_gzip]} / 1000 ))"
-printf '%-34s %9.2f %10s %11s\n' "pg_dump -Fc" "${secs[dump_fc]}" "$(mb "$size_fc")" "$(( ${rss[dump_fc]} / 1000 ))"
-printf '%-34s %9.2f %10s %11s\n' "pgkeel backup --verify none" "${secs[pgkeel_noverify]}" "$(mb "$size_pk")" "$(( ${rss[pgkeel_noverify]} / 1000 ))"
-printf '%-34s %9.2f %10s %11s\n' "pgkeel backup (verify restore)" "${secs[pgkeel_verify]}" "$(mb "$size_pk")" "$(( ${rss[pgkeel_verify]} / 1000 ))"
-printf '\n%-34s %9s %11s\n' "restore" "seconds" "peak RSS MB"
-printf '%-34s %9.2f %11s\n' "gunzip | psql" "${secs[restore_psql]}" "$(( ${rss[restore_psql]} / 1000 ))"
-printf '%-34s %9.2f %11s\n' "pg_restore (custom)" "${secs[restore_pgrestore]}" "$(( ${rss[restore_pgrestore]} / 1000 ))"
-printf '%-34s %9.2f %11s\n' "pgkeel restore" "${secs[restore_pgkeel]}" "$(( ${rss[restore_pgkeel]} / 1000 ))"
+printf '%-34s %9s %10s %11s %11s\n' "backup" "seconds" "size MB" "peak RSS MB" "itself MB"
+printf '%-34s %9.2f %10s %11s %11s\n' "pg_dump | gzip" "${secs[dump_gzip]}" "$(mb "$size_gzip")" "$(( ${rss[dump_gzip]} / 1000 ))" "-"
+printf '%-34s %9.2f %10s %11s %11s\n' "pg_dump -Fc" "${secs[dump_fc]}" "$(mb "$size_fc")" "$(( ${rss[dump_fc]} / 1000 ))" "-"
+printf '%-34s %9.2f %10s %11s %11s\n' "pgkeel backup --verify none" "${secs[pgkeel_noverify]}" "$(mb "$size_pk")" "$(( ${rss[pgkeel_noverify]} / 1000 ))" "$(( ${own[pgkeel_noverify]} / 1000 ))"
+printf '%-34s %9.2f %10s %11s %11s\n' "pgkeel backup (verify restore)" "${secs[pgkeel_verify]}" "$(mb "$size_pk")" "$(( ${rss[pgkeel_verify]} / 1000 ))" "$(( ${own[pgkeel_verify]} / 1000 ))"
+printf '\n%-34s %9s %11s %11s\n' "restore" "seconds" "peak RSS MB" "itself MB"
+printf '%-34s %9.2f %11s %11s\n' "gunzip | psql" "${secs[restore_psql]}" "$(( ${rss[restore_psql]} / 1000 ))" "-"
+printf '%-34s %9.2f %11s %11s\n' "pg_restore (custom)" "${secs[restore_pgrestore]}" "$(( ${rss[restore_pgrestore]} / 1000 ))" "-"
+printf '%-34s %9.2f %11s %11s\n' "pgkeel restore" "${secs[restore_pgkeel]}" "$(( ${rss[restore_pgkeel]} / 1000 ))" "$(( ${own[restore_pgkeel]} / 1000 ))"
 echo
 echo "backup throughput, pgkeel (no verify) vs pg_dump|gzip: $(ratio "${secs[dump_gzip]}" "${secs[pgkeel_noverify]}")x (target >= 2)"
 echo "backup size, pgkeel vs pg_dump|gzip:                    $(ratio "$size_pk" "$size_gzip") (target <= 1)"
