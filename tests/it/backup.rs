@@ -1220,6 +1220,26 @@ SELECT setval('tickets', 4242);
 SELECT lo_from_bytea(0, 'large object payload');
 "#;
 
+/// Restores the backup `r` reported into a new database, with `--jobs` and `-v`.
+fn restore_into_new_database(dir: &Path, r: &Run, store: &Path, jobs: &str) -> (TestDb, Run) {
+    let target = TestDb::new();
+    let rr = restore(
+        dir,
+        &target,
+        backup_dir(r).to_str().unwrap(),
+        store,
+        &[
+            "--confirm",
+            &target.name,
+            "--no-safety-backup",
+            "--jobs",
+            jobs,
+            "-v",
+        ],
+    );
+    (target, rr)
+}
+
 #[test]
 fn a_parallel_restore_loads_every_row_exactly() {
     let dir = temp_dir();
@@ -1248,21 +1268,7 @@ fn a_parallel_restore_loads_every_row_exactly() {
         );
         assert_eq!(r.code, 0, "{format}: {r:?}");
         for jobs in ["3", "1"] {
-            let target = TestDb::new();
-            let rr = restore(
-                dir.path(),
-                &target,
-                backup_dir(&r).to_str().unwrap(),
-                &store,
-                &[
-                    "--confirm",
-                    &target.name,
-                    "--no-safety-backup",
-                    "--jobs",
-                    jobs,
-                    "-v",
-                ],
-            );
+            let (target, rr) = restore_into_new_database(dir.path(), &r, &store, jobs);
             assert_eq!(rr.code, 0, "{format} --jobs {jobs}: {rr:?}");
             assert_eq!(rr.json()["verified"], true, "{format} --jobs {jobs}");
             assert_eq!(table_digests(&target), expected, "{format} --jobs {jobs}");
@@ -1297,21 +1303,7 @@ fn a_parallel_restore_loads_every_row_exactly() {
             &["--compress", compress, "--verify", "none"],
         );
         assert_eq!(r.code, 0, "{compress}: {r:?}");
-        let target = TestDb::new();
-        let rr = restore(
-            dir.path(),
-            &target,
-            backup_dir(&r).to_str().unwrap(),
-            &store,
-            &[
-                "--confirm",
-                &target.name,
-                "--no-safety-backup",
-                "--jobs",
-                "3",
-                "-v",
-            ],
-        );
+        let (target, rr) = restore_into_new_database(dir.path(), &r, &store, "3");
         assert_eq!(rr.code, 0, "{compress}: {rr:?}");
         assert!(
             rr.stderr.contains("pgkeel reads the rows from the archive"),
