@@ -14,6 +14,7 @@
 //! NULL) and the bytes; a table's data block is a type byte, the entry's id, then chunks (an
 //! integer length and the bytes; with compression off, one chunk per row) up to a zero length.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 
 /// Archive versions this reader knows: 1.14 (pg_dump 12–15), 1.15 (16) and 1.16 (17, 18).
@@ -292,11 +293,17 @@ impl Head {
     pub fn table_rows<R: Read>(&self, input: R) -> TableRows<'_, R> {
         let mut src = Source::new(input);
         src.int_size = self.int_size;
+        let unseen = self
+            .entries
+            .iter()
+            .filter(|e| e.is_table_data())
+            .map(|e| (e.id, e))
+            .collect();
         TableRows {
             head: self,
             src,
             skipped: false,
-            seen: Vec::new(),
+            unseen,
             in_block: None,
         }
     }
@@ -307,7 +314,8 @@ pub struct TableRows<'h, R> {
     head: &'h Head,
     src: Source<R>,
     skipped: bool,
-    seen: Vec<i64>,
+    /// The tables whose block has not come yet, by entry id.
+    unseen: HashMap<i64, &'h Entry>,
     /// Inside a table's data block, its id.
     in_block: Option<i64>,
 }
@@ -330,16 +338,11 @@ impl<R: Read> TableRows<'_, R> {
                     return Err(damaged(&format!("a data block of type {kind}")));
                 }
                 let id = self.src.int()?;
-                let entry = self
-                    .head
-                    .entries
-                    .iter()
-                    .find(|e| e.id == id && e.is_table_data())
-                    .ok_or_else(|| damaged(&format!("a data block for entry {id}")))?;
-                if self.seen.contains(&id) {
-                    return Err(damaged(&format!("a second data block for entry {id}")));
-                }
-                self.seen.push(id);
+                let entry = self.unseen.remove(&id).ok_or_else(|| {
+                    damaged(&format!(
+                        "a data block for entry {id}, not a table's or not once"
+                    ))
+                })?;
                 out.extend_from_slice(entry.copy.as_deref().unwrap_or_default().as_bytes());
                 if !out.ends_with(b"\n") {
                     out.push(b'\n');
@@ -374,12 +377,7 @@ impl<R: Read> TableRows<'_, R> {
         if self.in_block.is_some() {
             return Err(cut());
         }
-        let missing = self
-            .head
-            .entries
-            .iter()
-            .filter(|e| e.is_table_data() && !self.seen.contains(&e.id))
-            .count();
+        let missing = self.unseen.len();
         if missing > 0 {
             return Err(ArchiveError::Damaged(format!(
                 "the archive ends before the rows of {missing} table(s)"

@@ -5,9 +5,9 @@
 //! With one job, a custom archive goes to pg_restore in one transaction (a compressed one
 //! streamed through the decompressor into its stdin). With more, an archive is loaded in three
 //! passes: pg_restore creates the schema, pgkeel spreads every table's rows over the jobs'
-//! connections ([`parallel_copy`]), and `pg_restore --jobs` does the rest. A compressed custom
-//! archive is decompressed during the rows pass, into pg_restore and into a temporary file the
-//! last pass can seek in.
+//! connections ([`parallel_copy`]), and `pg_restore --jobs` does the rest. pgkeel reads the
+//! rows of a custom archive itself when it can ([`archive`]); otherwise a compressed custom
+//! archive is first decompressed to a temporary file, because pg_restore needs to seek.
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -104,13 +104,12 @@ pub fn load(
 /// without a section of their own (comments, grants) go with the entry before them in both
 /// pg_restore passes, and the last pass lists every entry but the tables' rows.
 ///
-/// Where the rows come from, fastest first:
+/// Where the rows come from:
 /// - a custom archive pgkeel can read ([`archive`]): straight from its decompressor, while
 ///   both pg_restore passes read a file holding only the archive's head;
-/// - any other compressed custom archive: pg_restore prints them from its stdin, fed by a
-///   decompressor that also spools the archive to a temporary file for the last pass
-///   (`--jobs` needs to seek);
-/// - a stored file or directory pg_restore can read as it is: pg_restore prints them.
+/// - otherwise pg_restore prints them, from the stored file or directory, or (a compressed
+///   custom archive) from a temporary file it is first decompressed into, because pg_restore
+///   needs to seek.
 fn in_three_passes(
     archive: &Archive<'_>,
     target: &ConnSpec,
@@ -124,14 +123,21 @@ fn in_three_passes(
         DumpFormat::Custom => readable_head(archive, &programs.pg_restore)?,
         _ => None,
     };
-    let streamed = direct.is_none()
-        && archive.format == DumpFormat::Custom
-        && archive.compression.method != Method::None;
+    let spool = match direct {
+        Some(_) => None,
+        None => seekable(archive, progress)?,
+    };
+    // What both pg_restore passes read.
+    let path = match (&direct, &spool) {
+        (Some(direct), _) => direct.file.path(),
+        (None, Some(spool)) => spool.path(),
+        (None, None) => archive.path,
+    };
     let listed;
     let entries = match &direct {
         Some(direct) => &direct.listed,
         None => {
-            listed = table_of_contents(archive, &programs.pg_restore)?;
+            listed = table_of_contents(&uncompressed(archive.format, path), &programs.pg_restore)?;
             &listed
         }
     };
@@ -140,55 +146,25 @@ fn in_three_passes(
 
     let t0 = log_pass("table of contents", t0);
     let mut schema = pg_restore(programs, target, opts);
-    schema.arg("--section=pre-data").arg(&format_arg);
-    if let Some(direct) = &direct {
-        schema.arg(direct.file.path());
-        run(schema, &programs.pg_restore, target)?;
-    } else if streamed {
-        // pg_restore stops reading after the table of contents: a closed pipe is expected.
-        piped(schema, &programs.pg_restore, archive, target, &NoProgress)?;
-    } else {
-        schema.arg(archive.path);
-        run(schema, &programs.pg_restore, target)?;
-    }
+    schema.arg("--section=pre-data").arg(&format_arg).arg(path);
+    run(schema, &programs.pg_restore, target)?;
 
     let t0 = log_pass("schema (pre-data)", t0);
     progress.done();
-    // Counted in stored bytes when pgkeel decompresses, else in the rows' text (about the
-    // archive's size).
-    progress.phase(
-        "load rows",
-        archive.path.is_file().then(|| file_size(archive.path)),
-    );
-    let mut spool = None;
     if let Some(direct) = &direct {
+        // Counted in stored bytes, as the reading thread decompresses them.
+        progress.phase("load rows", Some(file_size(archive.path)));
         rows_from_archive(archive, direct, programs, target, opts.jobs, progress)?;
     } else {
+        // Counted in the rows' text, about the size of the (uncompressed) archive.
+        progress.phase("load rows", path.is_file().then(|| file_size(path)));
         let list = use_list(&rows)?;
         let mut cmd = Command::new(&programs.pg_restore.path);
         cmd.arg(format!("--use-list={}", list.path().display()))
             .arg("--file=-")
-            .arg(&format_arg);
-        if streamed {
-            let file = spool_file(archive)?;
-            let feed = Feed {
-                archive,
-                spool: file.as_file(),
-                progress,
-            };
-            spread_rows(
-                cmd,
-                &programs.pg_restore,
-                target,
-                opts.jobs,
-                Some(feed),
-                &NoProgress,
-            )?;
-            spool = Some(file);
-        } else {
-            cmd.arg(archive.path);
-            spread_rows(cmd, &programs.pg_restore, target, opts.jobs, None, progress)?;
-        }
+            .arg(&format_arg)
+            .arg(path);
+        spread_rows(cmd, &programs.pg_restore, target, opts.jobs, progress)?;
     }
     progress.done();
 
@@ -199,14 +175,45 @@ fn in_three_passes(
         .arg(format!("--jobs={}", opts.jobs.max(1)))
         .arg(format!("--use-list={}", list.path().display()))
         .arg(&format_arg)
-        .arg(match (&direct, &spool) {
-            (Some(direct), _) => direct.file.path(),
-            (None, Some(spool)) => spool.path(),
-            (None, None) => archive.path,
-        });
+        .arg(path);
     run(cmd, &programs.pg_restore, target)?;
     log_pass("the rest (post-data)", t0);
     Ok(())
+}
+
+/// The archive at `path`, stored as it is.
+fn uncompressed(format: DumpFormat, path: &Path) -> Archive<'_> {
+    Archive {
+        format,
+        compression: Compression {
+            method: Method::None,
+            level: 0,
+        },
+        path,
+    }
+}
+
+/// A compressed custom archive decompressed to a temporary file, because pg_restore needs to
+/// seek; `None` when the stored file or directory can be read as it is.
+fn seekable(
+    archive: &Archive<'_>,
+    progress: &dyn Progress,
+) -> Result<Option<tempfile::NamedTempFile>, RestoreError> {
+    if archive.format != DumpFormat::Custom || archive.compression.method == Method::None {
+        return Ok(None);
+    }
+    let spool = spool_file(archive)?;
+    let io = |e| RestoreError::Io {
+        action: "decompress",
+        path: archive.path.display().to_string(),
+        source: e,
+    };
+    let mut reader = decompressed(archive, progress)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, spool.as_file());
+    std::io::copy(&mut reader, &mut out).map_err(io)?;
+    out.flush().map_err(io)?;
+    drop(out);
+    Ok(Some(spool))
 }
 
 /// A custom archive whose rows pgkeel streams itself.
@@ -245,17 +252,7 @@ fn readable_head(
             path: stored.path.display().to_string(),
             source: e,
         })?;
-    let listed = table_of_contents(
-        &Archive {
-            format: DumpFormat::Custom,
-            compression: Compression {
-                method: Method::None,
-                level: 0,
-            },
-            path: file.path(),
-        },
-        pg_restore,
-    )?;
+    let listed = table_of_contents(&uncompressed(DumpFormat::Custom, file.path()), pg_restore)?;
     let ours = head
         .entries
         .iter()
@@ -391,7 +388,7 @@ fn log_pass(pass: &str, started: std::time::Instant) -> std::time::Instant {
     std::time::Instant::now()
 }
 
-/// The temporary file a compressed custom archive is decompressed into.
+/// A temporary file for (part of) a decompressed archive.
 fn spool_file(archive: &Archive<'_>) -> Result<tempfile::NamedTempFile, RestoreError> {
     tempfile::Builder::new()
         .prefix("pgkeel-restore-")
@@ -404,80 +401,18 @@ fn spool_file(archive: &Archive<'_>) -> Result<tempfile::NamedTempFile, RestoreE
         })
 }
 
-/// A compressed archive decompressed into the rows pass's pg_restore and into `spool`.
-struct Feed<'a> {
-    archive: &'a Archive<'a>,
-    spool: &'a std::fs::File,
-    /// Counts the stored bytes read.
-    progress: &'a dyn Progress,
-}
-
-impl Feed<'_> {
-    /// Decompresses the whole archive into the spool, and into `stdin` until pg_restore closes
-    /// it (it stops after the last table's rows). Stops early when `stop` is set.
-    fn run(
-        &self,
-        stdin: std::process::ChildStdin,
-        stop: &std::sync::atomic::AtomicBool,
-    ) -> Result<(), RestoreError> {
-        let path = || self.archive.path.display().to_string();
-        let mut reader = decompressed(self.archive, self.progress)?;
-        let mut spool = std::io::BufWriter::with_capacity(1 << 20, self.spool);
-        let mut stdin = Some(stdin);
-        let mut buf = vec![0u8; 1 << 20];
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(RestoreError::Corrupt {
-                        path: path(),
-                        reason: e.to_string(),
-                    })
-                }
-            };
-            spool.write_all(&buf[..n]).map_err(|e| RestoreError::Io {
-                action: "decompress",
-                path: path(),
-                source: e,
-            })?;
-            // A closed pipe: pg_restore has printed every table (or stopped on an error,
-            // which its status reports).
-            if stdin
-                .as_mut()
-                .is_some_and(|s| s.write_all(&buf[..n]).is_err())
-            {
-                stdin = None;
-            }
-        }
-        drop(stdin);
-        spool.flush().map_err(|e| RestoreError::Io {
-            action: "decompress",
-            path: path(),
-            source: e,
-        })
-    }
-}
-
-/// Runs `cmd` (pg_restore printing table data as SQL, reading the archive from the path it
-/// was given, or from `feed`) and loads what it prints.
+/// Runs `cmd` (pg_restore printing table data as SQL) and loads what it prints.
 fn spread_rows(
     mut cmd: Command,
     program: &Installed,
     target: &ConnSpec,
     jobs: u32,
-    feed: Option<Feed<'_>>,
     progress: &dyn Progress,
 ) -> Result<(), RestoreError> {
     child::die_with_parent(&mut cmd);
-    cmd.stdin(if feed.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let spawn_err = |source| RestoreError::Spawn {
         program: program.path.display().to_string(),
         source,
@@ -485,47 +420,22 @@ fn spread_rows(
     let mut child = cmd.spawn().map_err(spawn_err)?;
     let tail = StderrTail::collect(child.stderr.take().expect("piped stderr"));
     let stdout = child.stdout.take().expect("piped stdout");
-    let stdin = child.stdin.take();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (fed, loaded) = std::thread::scope(|scope| {
-        let feeding = feed
-            .as_ref()
-            .zip(stdin)
-            .map(|(feed, stdin)| scope.spawn(|| feed.run(stdin, &stop)));
-        let loaded = load_rows(
-            || {
-                tokio::process::ChildStdout::from_std(stdout).map_err(|e| RestoreError::Io {
-                    action: "read",
-                    path: "pg_restore's output".into(),
-                    source: e,
-                })
-            },
-            target,
-            jobs,
-            progress,
-        );
-        if loaded.is_err() {
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            let _ = child.kill();
-        }
-        let fed = match feeding.map(|f| f.join()) {
-            None => Ok(()),
-            Some(Ok(fed)) => fed,
-            Some(Err(_)) => Err(RestoreError::Io {
-                action: "decompress",
-                path: "the archive".into(),
-                source: std::io::Error::other("the decompressing thread panicked"),
-            }),
-        };
-        (fed, loaded)
-    });
-    if fed.is_err() {
-        // Never let pg_restore take a cut stream for the end of the archive.
+    let loaded = load_rows(
+        || {
+            tokio::process::ChildStdout::from_std(stdout).map_err(|e| RestoreError::Io {
+                action: "read",
+                path: "pg_restore's output".into(),
+                source: e,
+            })
+        },
+        target,
+        jobs,
+        progress,
+    );
+    if loaded.is_err() {
         let _ = child.kill();
     }
     let status = child.wait().map_err(spawn_err)?;
-    // A damaged archive is the cause of whatever the load saw.
-    fed?;
     match loaded {
         // A damaged archive shows as a cut stream: pg_restore's own message says more.
         Err(RestoreError::DataStream { .. } | RestoreError::Io { .. }) if !status.success() => {
